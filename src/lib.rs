@@ -1,0 +1,9 @@
+//! fabric-ai turns the telemetry of a compute fabric into decisions, over Kafka.
+//!
+//! Telemetry and job events come in on Kafka topics ([`event`]), are grouped into event-time
+//! windows per node ([`window`]), and each closed window is answered by an engine
+//! ([`engine`]) whose findings are published as decision events ([`processor`], [`bus`]).
+
+#![deny(missing_docs)]
+
+pub mod event;

@@ -1,0 +1,2 @@
+//! fabric-ai binary
+fn main() {}
