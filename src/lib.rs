@@ -6,4 +6,6 @@
 
 #![deny(missing_docs)]
 
+pub mod config;
 pub mod event;
+pub mod topics;

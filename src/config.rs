@@ -1,0 +1,327 @@
+//! Configuration: one TOML file, strict, with named defaults and checks run once at start-up.
+//!
+//! Unknown keys are errors, durations are human-readable (`"30s"`, `"2m"`), and a check that
+//! involves two settings names both. [`Config::load`] is the only way in, so every running
+//! component sees a validated configuration.
+
+use crate::event::Encoding;
+use crate::topics::TopicRole;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// Why a configuration was refused. Always the operator's to fix; never retriable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("read config {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown or mistyped keys.
+    #[error("parse config {path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// The parser's message, which names the key and line.
+        message: String,
+    },
+    /// A value is out of range, or two values contradict each other.
+    #[error("invalid config: `{field}`: {reason}")]
+    Invalid {
+        /// The field (or fields) at fault.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn invalid(field: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field: field.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the broker is and how to talk to it.
+    pub kafka: KafkaConfig,
+    /// Wire encoding per topic role; JSON when absent.
+    pub encoding: BTreeMap<TopicRole, Encoding>,
+    /// Event-time settings shared by every windowed stage.
+    pub windows: WindowConfig,
+    /// Delivery and flow-control settings.
+    pub processing: ProcessingConfig,
+    /// The anomaly processor.
+    pub anomaly: AnomalyConfig,
+}
+
+/// Kafka connection settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// `bootstrap.servers`.
+    pub bootstrap_servers: String,
+    /// Consumer group of the processor.
+    pub group_id: String,
+    /// Put in front of every topic name in `topics/`.
+    pub topic_prefix: String,
+    /// `session.timeout.ms` of the consumer.
+    #[serde(with = "humantime_serde")]
+    pub session_timeout: Duration,
+    /// Extra librdkafka properties (TLS, SASL, tuning). Keys that fabric-ai sets itself are
+    /// refused, so a passthrough cannot silently break delivery guarantees.
+    pub client: BTreeMap<String, String>,
+}
+
+/// librdkafka properties fabric-ai owns; setting them in `kafka.client` is an error.
+pub const RESERVED_CLIENT_KEYS: &[&str] = &[
+    "bootstrap.servers",
+    "group.id",
+    "enable.auto.commit",
+    "enable.auto.offset.store",
+    "auto.offset.reset",
+    "session.timeout.ms",
+    "isolation.level",
+    "transactional.id",
+    "enable.idempotence",
+    "acks",
+];
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        KafkaConfig {
+            bootstrap_servers: "127.0.0.1:9092".into(),
+            group_id: "fabric-ai".into(),
+            topic_prefix: String::new(),
+            // librdkafka's own default.
+            session_timeout: Duration::from_secs(45),
+            client: BTreeMap::new(),
+        }
+    }
+}
+
+/// Event-time settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WindowConfig {
+    /// How far behind the largest event time seen an event may arrive and still be on time.
+    #[serde(with = "humantime_serde")]
+    pub out_of_orderness: Duration,
+    /// A partition with no data for this long (wall clock) stops holding the watermark back.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+}
+
+impl Default for WindowConfig {
+    fn default() -> Self {
+        WindowConfig {
+            out_of_orderness: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Delivery and flow control.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProcessingConfig {
+    /// How often committable offsets are committed.
+    #[serde(with = "humantime_serde")]
+    pub commit_interval: Duration,
+    /// Outputs awaiting the broker's acknowledgement before input is paused.
+    pub max_in_flight: usize,
+    /// Open keys (nodes) beyond which new keys are refused, bounding memory.
+    pub max_open_keys: usize,
+}
+
+impl Default for ProcessingConfig {
+    fn default() -> Self {
+        ProcessingConfig {
+            commit_interval: Duration::from_secs(1),
+            max_in_flight: 10_000,
+            max_open_keys: 1_000_000,
+        }
+    }
+}
+
+/// The anomaly processor and its built-in detector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnomalyConfig {
+    /// Whether the processor runs.
+    pub enabled: bool,
+    /// Window size (tumbling).
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    /// Deviation, in robust standard deviations, a sample needs to be anomalous.
+    pub z_threshold: f64,
+    /// Samples per metric the detector learns from before it may alarm.
+    pub warmup_samples: u32,
+    /// Consecutive anomalous samples after which a deviation is taken as the new level.
+    pub confirm_samples: u32,
+    /// After an alarm on a metric, further alarms on it are suppressed this long (event time).
+    #[serde(with = "humantime_serde")]
+    pub suppression: Duration,
+    /// Weight of a new sample in the baseline (exponential smoothing), 0..1.
+    pub baseline_alpha: f64,
+}
+
+impl Default for AnomalyConfig {
+    fn default() -> Self {
+        AnomalyConfig {
+            enabled: true,
+            interval: Duration::from_secs(120),
+            z_threshold: 6.0,
+            warmup_samples: 6,
+            confirm_samples: 3,
+            suppression: Duration::from_secs(600),
+            baseline_alpha: 0.1,
+        }
+    }
+}
+
+impl Config {
+    /// Reads, parses and validates a file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates TOML text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_owned(),
+            message: e.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks ranges and cross-field rules.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.kafka.bootstrap_servers.trim().is_empty() {
+            return Err(invalid("kafka.bootstrap_servers", "must not be empty"));
+        }
+        if self.kafka.group_id.trim().is_empty() {
+            return Err(invalid("kafka.group_id", "must not be empty"));
+        }
+        if let Some(key) = self
+            .kafka
+            .client
+            .keys()
+            .find(|k| RESERVED_CLIENT_KEYS.contains(&k.as_str()))
+        {
+            return Err(invalid(
+                &format!("kafka.client.\"{key}\""),
+                "is set by fabric-ai itself; use the first-class option instead",
+            ));
+        }
+        let interval = self.anomaly.interval;
+        if interval < Duration::from_secs(1) || interval.as_millis() % 1000 != 0 {
+            return Err(invalid(
+                "anomaly.interval",
+                "must be a whole number of seconds, at least 1s",
+            ));
+        }
+        if self.windows.out_of_orderness >= interval * 10 {
+            return Err(invalid(
+                "windows.out_of_orderness, anomaly.interval",
+                "out_of_orderness must be under ten anomaly intervals, or windows never close in time",
+            ));
+        }
+        if !(self.anomaly.z_threshold.is_finite() && self.anomaly.z_threshold > 0.0) {
+            return Err(invalid("anomaly.z_threshold", "must be a positive number"));
+        }
+        if !(self.anomaly.baseline_alpha > 0.0 && self.anomaly.baseline_alpha < 1.0) {
+            return Err(invalid("anomaly.baseline_alpha", "must be in (0, 1)"));
+        }
+        if self.anomaly.confirm_samples == 0 {
+            return Err(invalid("anomaly.confirm_samples", "must be at least 1"));
+        }
+        if self.processing.max_in_flight == 0 {
+            return Err(invalid("processing.max_in_flight", "must be at least 1"));
+        }
+        if self.processing.max_open_keys == 0 {
+            return Err(invalid("processing.max_open_keys", "must be at least 1"));
+        }
+        if self.processing.commit_interval >= self.kafka.session_timeout {
+            return Err(invalid(
+                "processing.commit_interval, kafka.session_timeout",
+                "commit_interval must be shorter than the session timeout",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The wire encoding of a topic role.
+    pub fn encoding(&self, role: TopicRole) -> Encoding {
+        self.encoding.get(&role).copied().unwrap_or_default()
+    }
+
+    /// The configuration as TOML, for `config defaults` and for logging.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render config: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let config = Config::parse("", "t").unwrap();
+        assert_eq!(config, Config::default());
+        assert_eq!(config.anomaly.interval, Duration::from_secs(120));
+        assert_eq!(config.windows.out_of_orderness, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_that_name_the_key() {
+        let err = Config::parse("[anomaly]\nintervall = \"2m\"\n", "t").unwrap_err();
+        assert!(err.to_string().contains("intervall"), "{err}");
+    }
+
+    #[test]
+    fn durations_are_human_readable_and_bad_ones_are_named() {
+        let config = Config::parse("[anomaly]\ninterval = \"5m\"\n", "t").unwrap();
+        assert_eq!(config.anomaly.interval, Duration::from_secs(300));
+        let err = Config::parse("[anomaly]\ninterval = \"5 parsecs\"\n", "t").unwrap_err();
+        assert!(err.to_string().contains("interval"), "{err}");
+    }
+
+    #[test]
+    fn reserved_client_keys_clash() {
+        let err =
+            Config::parse("[kafka.client]\n\"enable.auto.commit\" = \"true\"\n", "t").unwrap_err();
+        assert!(err.to_string().contains("enable.auto.commit"), "{err}");
+    }
+
+    #[test]
+    fn per_topic_avro_encoding_parses() {
+        let text = "[encoding]\ntelemetry = { format = \"avro\", schema_id = 4 }\n";
+        let config = Config::parse(text, "t").unwrap();
+        assert_eq!(
+            config.encoding(TopicRole::Telemetry),
+            Encoding::Avro { schema_id: 4 }
+        );
+        assert_eq!(config.encoding(TopicRole::Anomalies), Encoding::Json);
+    }
+
+    #[test]
+    fn defaults_render_and_parse_back() {
+        let text = Config::default().to_toml();
+        assert_eq!(Config::parse(&text, "t").unwrap(), Config::default());
+    }
+}
