@@ -1,0 +1,140 @@
+//! Watermarks: how far event time has progressed, per partition and for the processor.
+//!
+//! A partition's watermark is the largest event time seen on it minus the allowed
+//! out-of-orderness. The processor's watermark is the minimum over its partitions that have
+//! data and are not idle; a partition that has been silent (wall clock) for the idle timeout
+//! stops holding it back. When every partition is idle, the largest partition watermark wins,
+//! so windows still close when the whole input pauses. The watermark never moves backwards.
+
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// A consumed partition: index of the topic among the consumed topics, and partition number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PartitionId {
+    /// Index of the topic in the processor's input list.
+    pub topic: u16,
+    /// Partition number.
+    pub partition: i32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PartitionClock {
+    max_event_ms: i64,
+    last_data: Instant,
+}
+
+/// Per-partition event-time clocks and the processor watermark derived from them.
+#[derive(Debug)]
+pub struct Watermarks {
+    out_of_orderness_ms: i64,
+    idle_timeout: Duration,
+    partitions: HashMap<PartitionId, PartitionClock>,
+    current: Option<i64>,
+}
+
+impl Watermarks {
+    /// Clocks with the given out-of-orderness and idle timeout.
+    pub fn new(out_of_orderness: Duration, idle_timeout: Duration) -> Watermarks {
+        Watermarks {
+            out_of_orderness_ms: out_of_orderness.as_millis() as i64,
+            idle_timeout,
+            partitions: HashMap::new(),
+            current: None,
+        }
+    }
+
+    /// Notes an event on `partition` at `event_ms`, seen at wall-clock `now`.
+    pub fn observe(&mut self, partition: PartitionId, event_ms: i64, now: Instant) {
+        let clock = self.partitions.entry(partition).or_insert(PartitionClock {
+            max_event_ms: event_ms,
+            last_data: now,
+        });
+        clock.max_event_ms = clock.max_event_ms.max(event_ms);
+        clock.last_data = now;
+    }
+
+    /// Forgets a partition (revoked in a rebalance).
+    pub fn remove(&mut self, partition: PartitionId) {
+        self.partitions.remove(&partition);
+    }
+
+    /// Recomputes and returns the processor watermark at wall-clock `now`; `None` until any
+    /// partition has data.
+    pub fn advance(&mut self, now: Instant) -> Option<i64> {
+        let active = self
+            .partitions
+            .values()
+            .filter(|c| now.saturating_duration_since(c.last_data) < self.idle_timeout)
+            .map(|c| c.max_event_ms)
+            .min();
+        let candidate = active
+            .or_else(|| self.partitions.values().map(|c| c.max_event_ms).max())
+            .map(|ms| ms - self.out_of_orderness_ms);
+        self.current = match (self.current, candidate) {
+            (Some(cur), Some(new)) => Some(cur.max(new)),
+            (cur, new) => cur.or(new),
+        };
+        self.current
+    }
+
+    /// The last computed watermark.
+    pub fn current(&self) -> Option<i64> {
+        self.current
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P0: PartitionId = PartitionId {
+        topic: 0,
+        partition: 0,
+    };
+    const P1: PartitionId = PartitionId {
+        topic: 0,
+        partition: 1,
+    };
+
+    fn marks() -> Watermarks {
+        Watermarks::new(Duration::from_secs(30), Duration::from_secs(60))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn watermark_is_the_slowest_active_partition_minus_disorder() {
+        let mut w = marks();
+        let now = Instant::now();
+        w.observe(P0, 100_000, now);
+        w.observe(P1, 50_000, now);
+        assert_eq!(w.advance(now), Some(20_000));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_partition_stops_holding_the_watermark_back() {
+        let mut w = marks();
+        w.observe(P1, 50_000, Instant::now());
+        tokio::time::advance(Duration::from_secs(61)).await;
+        w.observe(P0, 200_000, Instant::now());
+        assert_eq!(w.advance(Instant::now()), Some(170_000));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn all_idle_uses_the_most_advanced_partition() {
+        let mut w = marks();
+        w.observe(P0, 100_000, Instant::now());
+        w.observe(P1, 50_000, Instant::now());
+        tokio::time::advance(Duration::from_secs(61)).await;
+        assert_eq!(w.advance(Instant::now()), Some(70_000));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn watermark_never_moves_backwards() {
+        let mut w = marks();
+        w.observe(P0, 100_000, Instant::now());
+        assert_eq!(w.advance(Instant::now()), Some(70_000));
+        w.observe(P1, 10_000, Instant::now());
+        assert_eq!(w.advance(Instant::now()), Some(70_000));
+    }
+}
