@@ -7,6 +7,9 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod engine;
 pub mod event;
+pub mod processor;
+pub mod simulate;
 pub mod topics;
 pub mod window;

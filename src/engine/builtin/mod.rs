@@ -1,0 +1,4 @@
+//! fabric-ai's own algorithms. Online: each sample is seen once, in event-time order, with no
+//! look-ahead beyond the window being answered.
+
+pub mod anomaly;
