@@ -182,7 +182,7 @@ impl Default for AnomalyConfig {
             z_threshold: 6.0,
             warmup_samples: 6,
             confirm_samples: 3,
-            suppression: Duration::from_secs(600),
+            suppression: Duration::from_secs(300),
             baseline_alpha: 0.1,
         }
     }

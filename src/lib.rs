@@ -6,10 +6,14 @@
 
 #![deny(missing_docs)]
 
+pub mod bus;
 pub mod config;
+pub mod demo;
 pub mod engine;
 pub mod event;
+pub mod pipeline;
 pub mod processor;
 pub mod simulate;
+pub mod stats;
 pub mod topics;
 pub mod window;

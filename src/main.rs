@@ -1,2 +1,324 @@
-//! fabric-ai binary
-fn main() {}
+//! The `fabric-ai` command line: parse arguments, set up logging, run one subcommand, map the
+//! outcome to an exit code.
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use fabric_ai::config::Config;
+use fabric_ai::simulate::{Incident, SimConfig, Simulator};
+use fabric_ai::topics::Catalogue;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// fabric-ai: compute-fabric telemetry in, windowed decisions out, over Kafka.
+#[derive(Debug, Parser)]
+#[command(name = "fabric-ai", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run everything in-process (mock broker, simulator, processor) with a live view.
+    Demo(DemoArgs),
+    /// Consume telemetry from Kafka and publish anomaly decisions.
+    Run(RunArgs),
+    /// Produce simulated telemetry and job events, with injected incidents, to Kafka.
+    Simulate(SimulateArgs),
+    /// Manage the topics declared in `topics/`.
+    #[command(subcommand)]
+    Topics(TopicsCommand),
+    /// Check or print configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Clusters to simulate.
+    #[arg(long, default_value_t = 2)]
+    clusters: usize,
+    /// Nodes per cluster.
+    #[arg(long, default_value_t = 4)]
+    nodes: usize,
+    /// Event seconds per wall second.
+    #[arg(long, default_value_t = 60.0)]
+    speedup: f64,
+    /// Stop after this long (e.g. "2m"); runs until Ctrl-C when absent.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    duration: Option<Duration>,
+    /// Seed of the simulation.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+/// Where the broker is, for commands that can run without a config file.
+#[derive(Debug, Args)]
+struct KafkaArgs {
+    /// Configuration file (TOML); defaults apply when absent.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Overrides `kafka.bootstrap_servers`.
+    #[arg(long, env = "KAFKA_BOOTSTRAP")]
+    bootstrap_servers: Option<String>,
+    /// Overrides `kafka.topic_prefix`.
+    #[arg(long)]
+    topic_prefix: Option<String>,
+}
+
+impl KafkaArgs {
+    fn load(&self) -> anyhow::Result<Config> {
+        let mut config = match &self.config {
+            Some(path) => Config::load(path)?,
+            None => Config::default(),
+        };
+        if let Some(servers) = &self.bootstrap_servers {
+            config.kafka.bootstrap_servers = servers.clone();
+        }
+        if let Some(prefix) = &self.topic_prefix {
+            config.kafka.topic_prefix = prefix.clone();
+        }
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Configuration file (TOML).
+    #[arg(long, short)]
+    config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct SimulateArgs {
+    #[command(flatten)]
+    kafka: KafkaArgs,
+    /// Clusters to simulate.
+    #[arg(long, default_value_t = 2)]
+    clusters: usize,
+    /// Nodes per cluster.
+    #[arg(long, default_value_t = 4)]
+    nodes: usize,
+    /// Sampling period of each node.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    period: Duration,
+    /// Event time to cover; runs until Ctrl-C when absent.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    duration: Option<Duration>,
+    /// Event time of the first sample (RFC 3339); the current minute when absent.
+    #[arg(long)]
+    start: Option<String>,
+    /// Seed: the same seed gives the same data.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Event seconds per wall second; 0 writes as fast as the broker takes it.
+    #[arg(long, default_value_t = 0.0)]
+    speedup: f64,
+    /// An incident: KIND:CLUSTER/NODE:AT[:METRIC[:MAGNITUDE[:DURATION]]], KIND one of spike,
+    /// level_shift, slow_leak, node_silent. Repeatable.
+    #[arg(long = "incident", value_parser = Incident::parse)]
+    incidents: Vec<Incident>,
+    /// Mean time between job arrivals per cluster; "0s" turns jobs off.
+    #[arg(long, default_value = "1m", value_parser = humantime::parse_duration)]
+    job_interarrival: Duration,
+    /// Write the injected incidents (the ground truth) to this JSON file.
+    #[arg(long)]
+    truth: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum TopicsCommand {
+    /// Create missing topics and report drift; never deletes or alters.
+    Apply(TopicsApplyArgs),
+}
+
+#[derive(Debug, Args)]
+struct TopicsApplyArgs {
+    #[command(flatten)]
+    kafka: KafkaArgs,
+    /// Read topic declarations from this directory instead of the compiled-in ones.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Print the plan without creating anything.
+    #[arg(long)]
+    dry_run: bool,
+    /// Override the declared partition count of every topic.
+    #[arg(long)]
+    partitions: Option<i32>,
+    /// Override the declared replication factor of every topic.
+    #[arg(long)]
+    replication_factor: Option<i32>,
+    /// Exit with status 3 when a live topic differs from its declaration.
+    #[arg(long)]
+    fail_on_drift: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Validate a configuration file; prints the effective configuration.
+    Check {
+        /// The file.
+        file: PathBuf,
+    },
+    /// Print the default configuration as TOML.
+    Defaults,
+}
+
+fn init_tracing(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::io::stderr().is_terminal() {
+        builder.init();
+    } else {
+        builder.json().init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_level = if matches!(cli.command, Command::Demo(_)) {
+        "warn"
+    } else {
+        "info"
+    };
+    init_tracing(default_level);
+    match dispatch(cli.command).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("fabric-ai: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Demo(args) => {
+            let options = fabric_ai::demo::DemoOptions {
+                clusters: args.clusters.max(1),
+                nodes: args.nodes.max(1),
+                speedup: args.speedup,
+                duration: args.duration,
+                seed: args.seed,
+            };
+            let mut stdout = std::io::stdout();
+            fabric_ai::demo::run(options, &mut stdout).await?;
+        }
+        Command::Run(args) => {
+            let config = Config::load(&args.config)?;
+            let stats = Arc::new(fabric_ai::stats::Stats::default());
+            fabric_ai::pipeline::run(config, stats, shutdown_signal()).await?;
+        }
+        Command::Simulate(args) => simulate(args).await?,
+        Command::Topics(TopicsCommand::Apply(args)) => return topics_apply(args).await,
+        Command::Config(ConfigCommand::Check { file }) => {
+            let config = Config::load(&file)?;
+            print!("{}", config.to_toml());
+            eprintln!("{}: ok", file.display());
+        }
+        Command::Config(ConfigCommand::Defaults) => print!("{}", Config::default().to_toml()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutdown requested");
+}
+
+async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
+    let config = args.kafka.load()?;
+    let start = match &args.start {
+        Some(text) => fabric_ai::event::time::parse(text)
+            .with_context(|| format!("--start `{text}` is not an RFC 3339 timestamp"))?,
+        None => chrono::DateTime::from_timestamp(chrono::Utc::now().timestamp() / 60 * 60, 0)
+            .context("current time out of range")?,
+    };
+    let mut sim = Simulator::new(SimConfig {
+        clusters: args.clusters,
+        nodes: args.nodes,
+        period: args.period,
+        start,
+        duration: args.duration,
+        seed: args.seed,
+        job_interarrival: (!args.job_interarrival.is_zero()).then_some(args.job_interarrival),
+        incidents: args.incidents,
+    });
+    if let Some(path) = &args.truth {
+        let truth = serde_json::to_string_pretty(&sim.ground_truth())?;
+        std::fs::write(path, truth + "\n").with_context(|| format!("write {}", path.display()))?;
+    }
+    let speedup = (args.speedup > 0.0).then_some(args.speedup);
+    let report = fabric_ai::simulate::sink::write_to_kafka(
+        &mut sim,
+        &config,
+        speedup,
+        shutdown_signal(),
+        |_| {},
+    )
+    .await?;
+    tracing::info!(
+        ticks = report.ticks,
+        samples = report.samples,
+        job_events = report.job_events,
+        "simulation written"
+    );
+    Ok(())
+}
+
+async fn topics_apply(args: TopicsApplyArgs) -> anyhow::Result<ExitCode> {
+    let config = args.kafka.load()?;
+    let prefix = &config.kafka.topic_prefix;
+    let mut catalogue = match &args.dir {
+        Some(dir) => Catalogue::from_dir(dir, prefix)?,
+        None => Catalogue::built_in(prefix)?,
+    };
+    if let Some(p) = args.partitions {
+        catalogue = catalogue.with_partitions(p);
+    }
+    if let Some(rf) = args.replication_factor {
+        catalogue = catalogue.with_replication_factor(rf);
+    }
+    let admin = fabric_ai::bus::admin::admin_client(&config.kafka)?;
+    let plan = fabric_ai::bus::admin::plan(&admin, &catalogue).await?;
+    for action in &plan.actions {
+        println!("{action}");
+    }
+    if args.dry_run {
+        println!("dry run: {} to create, nothing changed", plan.creates());
+    } else {
+        fabric_ai::bus::admin::apply(&admin, &plan).await?;
+        println!("{} created", plan.creates());
+    }
+    if plan.has_drift() && args.fail_on_drift {
+        return Ok(ExitCode::from(3));
+    }
+    Ok(ExitCode::SUCCESS)
+}

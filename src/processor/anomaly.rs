@@ -77,6 +77,12 @@ impl AnomalyProcessor {
         results
     }
 
+    /// Drops the open windows fed by `partition` (revoked in a rebalance); returns how many.
+    pub fn drop_partition(&mut self, partition: crate::window::PartitionId) -> usize {
+        self.store
+            .drop_where(|_, origins| origins.iter().any(|o| o.partition == partition))
+    }
+
     /// Nodes with an open window.
     pub fn open_keys(&self) -> usize {
         self.store.open_keys()

@@ -110,6 +110,11 @@ impl Simulator {
         }
     }
 
+    /// Event time of the first tick.
+    pub fn start(&self) -> DateTime<Utc> {
+        self.config.start
+    }
+
     /// The ground truth of this simulation.
     pub fn ground_truth(&self) -> GroundTruth {
         GroundTruth {

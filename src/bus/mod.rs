@@ -1,0 +1,49 @@
+//! Kafka plumbing: client settings, the offset ledger behind safe commits, rebalance
+//! notifications and topic administration.
+
+pub mod admin;
+pub mod context;
+pub mod ledger;
+
+use crate::config::KafkaConfig;
+use rdkafka::ClientConfig;
+
+/// Settings shared by every client: the bootstrap servers and the operator's passthrough
+/// (TLS, SASL, tuning), which validation has already checked for clashes.
+pub fn base_client_config(kafka: &KafkaConfig) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", &kafka.bootstrap_servers);
+    for (key, value) in &kafka.client {
+        config.set(key, value);
+    }
+    config
+}
+
+/// A consumer that never commits on its own: fabric-ai commits only offsets whose effects are
+/// acknowledged.
+pub fn consumer_config(kafka: &KafkaConfig, group_id: &str) -> ClientConfig {
+    let mut config = base_client_config(kafka);
+    config
+        .set("group.id", group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false")
+        .set(
+            "session.timeout.ms",
+            kafka.session_timeout.as_millis().to_string(),
+        );
+    config
+}
+
+/// An idempotent producer that waits for all in-sync replicas, so an acknowledged output is
+/// durable and a retried one is not duplicated by the producer itself.
+pub fn producer_config(kafka: &KafkaConfig) -> ClientConfig {
+    let mut config = base_client_config(kafka);
+    config
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .set("queue.buffering.max.messages", "200000");
+    config
+}

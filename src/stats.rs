@@ -1,0 +1,68 @@
+//! Counters of what a running pipeline has done, shared with whoever watches it (the demo's
+//! view, tests, and later the metrics endpoint).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Monotonic counters; read with [`Stats::snapshot`].
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Input messages decoded and accepted.
+    pub events_ok: AtomicU64,
+    /// Input messages sent to the dead-letter topic.
+    pub dead_letters: AtomicU64,
+    /// Events whose windows had already closed.
+    pub late_events: AtomicU64,
+    /// Events refused because the open-key limit was reached.
+    pub refused_keys: AtomicU64,
+    /// Windows closed.
+    pub windows_closed: AtomicU64,
+    /// Decisions handed to the producer.
+    pub decisions_out: AtomicU64,
+    /// Decisions published and acknowledged.
+    pub decisions_acked: AtomicU64,
+    /// Offset commits issued.
+    pub commits: AtomicU64,
+}
+
+/// A point-in-time copy of [`Stats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StatsSnapshot {
+    /// See [`Stats::events_ok`].
+    pub events_ok: u64,
+    /// See [`Stats::dead_letters`].
+    pub dead_letters: u64,
+    /// See [`Stats::late_events`].
+    pub late_events: u64,
+    /// See [`Stats::refused_keys`].
+    pub refused_keys: u64,
+    /// See [`Stats::windows_closed`].
+    pub windows_closed: u64,
+    /// See [`Stats::decisions_out`].
+    pub decisions_out: u64,
+    /// See [`Stats::decisions_acked`].
+    pub decisions_acked: u64,
+    /// See [`Stats::commits`].
+    pub commits: u64,
+}
+
+impl Stats {
+    /// Adds one to a counter.
+    pub fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Reads every counter.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        StatsSnapshot {
+            events_ok: get(&self.events_ok),
+            dead_letters: get(&self.dead_letters),
+            late_events: get(&self.late_events),
+            refused_keys: get(&self.refused_keys),
+            windows_closed: get(&self.windows_closed),
+            decisions_out: get(&self.decisions_out),
+            decisions_acked: get(&self.decisions_acked),
+            commits: get(&self.commits),
+        }
+    }
+}
