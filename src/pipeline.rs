@@ -135,7 +135,7 @@ pub async fn run(
                 state.commit(&consumer, CommitMode::Async);
             }
             message = consumer.recv(), if pending.len() < max_in_flight => {
-                let outputs = state.on_message(message);
+                let outputs = state.on_message(&consumer, message);
                 state.send(&producer, &mut pending, outputs).await?;
             }
         }
@@ -193,7 +193,12 @@ impl State {
         self.config.kafka.session_timeout / 2
     }
 
-    fn on_message(&mut self, message: Result<BorrowedMessage<'_>, KafkaError>) -> Vec<Output> {
+    fn on_message(
+        &mut self,
+        consumer: &StreamConsumer<RebalanceContext>,
+        message: Result<BorrowedMessage<'_>, KafkaError>,
+    ) -> Vec<Output> {
+        self.apply_rebalance(consumer);
         let message = match message {
             Ok(m) => m,
             Err(error) => {
@@ -218,7 +223,7 @@ impl State {
         };
         self.ledger.consumed(pid, message.offset());
         let payload = message.payload().unwrap_or_default();
-        let role = INPUTS[topic_index];
+        let role = INPUTS[pid.topic as usize];
         let encoding = self.config.encoding(role);
 
         let mut outputs = Vec::new();
@@ -268,13 +273,19 @@ impl State {
     }
 
     fn on_tick(&mut self, consumer: &StreamConsumer<RebalanceContext>) -> Vec<Output> {
-        for (topic, partition) in consumer.context().take_revoked() {
-            let Some(index) = INPUTS.iter().position(|r| self.catalogue.name(*r) == topic) else {
+        self.apply_rebalance(consumer);
+        self.close_windows(Instant::now())
+    }
+
+    /// Registers assigned partitions with the watermarks and drops the state of revoked ones.
+    fn apply_rebalance(&mut self, consumer: &StreamConsumer<RebalanceContext>) {
+        let Some(changes) = consumer.context().take_changes() else {
+            return;
+        };
+        let now = Instant::now();
+        for (topic, partition) in changes.revoked {
+            let Some(pid) = self.partition_id(&topic, partition) else {
                 continue;
-            };
-            let pid = PartitionId {
-                topic: index as u16,
-                partition,
             };
             self.ledger.forget(pid);
             self.watermarks.remove(pid);
@@ -286,7 +297,21 @@ impl State {
                 "dropped state of revoked partition"
             );
         }
-        self.close_windows(Instant::now())
+        for (topic, partition) in changes.assigned {
+            if let Some(pid) = self.partition_id(&topic, partition) {
+                self.watermarks.assign(pid, now);
+            }
+        }
+    }
+
+    fn partition_id(&self, topic: &str, partition: i32) -> Option<PartitionId> {
+        let index = INPUTS
+            .iter()
+            .position(|r| self.catalogue.name(*r) == topic)?;
+        Some(PartitionId {
+            topic: index as u16,
+            partition,
+        })
     }
 
     fn close_windows(&mut self, now: Instant) -> Vec<Output> {

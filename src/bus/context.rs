@@ -1,24 +1,58 @@
 //! The consumer context: logs rebalances and tells the processing loop which partitions were
-//! revoked, so it can drop their state instead of committing for partitions it no longer owns.
+//! assigned (so they hold the watermark until they deliver) and revoked (so it drops their
+//! state instead of committing for partitions it no longer owns).
 
 use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
 use rdkafka::{ClientContext, TopicPartitionList};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+
+/// A partition as librdkafka names it.
+pub type TopicPartition = (String, i32);
+
+/// Assignment changes since the loop last looked.
+#[derive(Debug, Default)]
+pub struct Changes {
+    /// Newly assigned partitions.
+    pub assigned: Vec<TopicPartition>,
+    /// Revoked partitions.
+    pub revoked: Vec<TopicPartition>,
+}
 
 /// Rebalance bookkeeping shared between librdkafka's callback thread and the processing loop.
 #[derive(Debug, Default)]
 pub struct RebalanceContext {
-    revoked: Mutex<Vec<(String, i32)>>,
+    dirty: AtomicBool,
+    changes: Mutex<Changes>,
 }
 
 impl RebalanceContext {
-    /// Partitions revoked since the last call.
-    pub fn take_revoked(&self) -> Vec<(String, i32)> {
-        match self.revoked.lock() {
-            Ok(mut revoked) => std::mem::take(&mut *revoked),
-            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+    /// Assignment changes since the last call; cheap (one atomic load) when there are none.
+    pub fn take_changes(&self) -> Option<Changes> {
+        if !self.dirty.swap(false, Ordering::AcqRel) {
+            return None;
         }
+        let mut guard = match self.changes.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        Some(std::mem::take(&mut *guard))
     }
+
+    fn record(&self, f: impl FnOnce(&mut Changes)) {
+        match self.changes.lock() {
+            Ok(mut guard) => f(&mut guard),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+        self.dirty.store(true, Ordering::Release);
+    }
+}
+
+fn list(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
+    tpl.elements()
+        .iter()
+        .map(|e| (e.topic().to_owned(), e.partition()))
+        .collect()
 }
 
 fn describe(tpl: &TopicPartitionList) -> String {
@@ -36,18 +70,11 @@ impl ConsumerContext for RebalanceContext {
         match rebalance {
             Rebalance::Revoke(tpl) => {
                 tracing::info!(partitions = %describe(tpl), "partitions revoked");
-                let list = tpl
-                    .elements()
-                    .iter()
-                    .map(|e| (e.topic().to_owned(), e.partition()))
-                    .collect::<Vec<_>>();
-                match self.revoked.lock() {
-                    Ok(mut revoked) => revoked.extend(list),
-                    Err(poisoned) => poisoned.into_inner().extend(list),
-                }
+                self.record(|c| c.revoked.extend(list(tpl)));
             }
             Rebalance::Assign(tpl) => {
-                tracing::info!(partitions = %describe(tpl), "partitions assigned")
+                tracing::info!(partitions = %describe(tpl), "partitions assigned");
+                self.record(|c| c.assigned.extend(list(tpl)));
             }
             Rebalance::Error(error) => tracing::warn!(%error, "rebalance failed"),
         }

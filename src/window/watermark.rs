@@ -1,8 +1,9 @@
 //! Watermarks: how far event time has progressed, per partition and for the processor.
 //!
 //! A partition's watermark is the largest event time seen on it minus the allowed
-//! out-of-orderness. The processor's watermark is the minimum over its partitions that have
-//! data and are not idle; a partition that has been silent (wall clock) for the idle timeout
+//! out-of-orderness. The processor's watermark is the minimum over its assigned partitions that
+//! are not idle; an assigned partition that has not delivered anything yet holds the watermark
+//! where it is, so a partition read later than the others does not find its windows closed; a partition that has been silent (wall clock) for the idle timeout
 //! stops holding it back. When every partition is idle, the largest partition watermark wins,
 //! so windows still close when the whole input pauses. The watermark never moves backwards.
 
@@ -21,7 +22,7 @@ pub struct PartitionId {
 
 #[derive(Debug, Clone, Copy)]
 struct PartitionClock {
-    max_event_ms: i64,
+    max_event_ms: Option<i64>,
     last_data: Instant,
 }
 
@@ -45,13 +46,22 @@ impl Watermarks {
         }
     }
 
+    /// Notes that `partition` was assigned at wall-clock `now`: until it delivers data or
+    /// turns idle, it holds the watermark back.
+    pub fn assign(&mut self, partition: PartitionId, now: Instant) {
+        self.partitions.entry(partition).or_insert(PartitionClock {
+            max_event_ms: None,
+            last_data: now,
+        });
+    }
+
     /// Notes an event on `partition` at `event_ms`, seen at wall-clock `now`.
     pub fn observe(&mut self, partition: PartitionId, event_ms: i64, now: Instant) {
         let clock = self.partitions.entry(partition).or_insert(PartitionClock {
-            max_event_ms: event_ms,
+            max_event_ms: Some(event_ms),
             last_data: now,
         });
-        clock.max_event_ms = clock.max_event_ms.max(event_ms);
+        clock.max_event_ms = Some(clock.max_event_ms.map_or(event_ms, |m| m.max(event_ms)));
         clock.last_data = now;
     }
 
@@ -63,15 +73,24 @@ impl Watermarks {
     /// Recomputes and returns the processor watermark at wall-clock `now`; `None` until any
     /// partition has data.
     pub fn advance(&mut self, now: Instant) -> Option<i64> {
-        let active = self
+        let active: Vec<Option<i64>> = self
             .partitions
             .values()
             .filter(|c| now.saturating_duration_since(c.last_data) < self.idle_timeout)
             .map(|c| c.max_event_ms)
-            .min();
-        let candidate = active
-            .or_else(|| self.partitions.values().map(|c| c.max_event_ms).max())
-            .map(|ms| ms - self.out_of_orderness_ms);
+            .collect();
+        let candidate = if active.is_empty() {
+            self.partitions
+                .values()
+                .filter_map(|c| c.max_event_ms)
+                .max()
+        } else {
+            // An active partition without data yet (None) holds everything back.
+            active
+                .into_iter()
+                .try_fold(i64::MAX, |min, m| m.map(|m| min.min(m)))
+        }
+        .map(|ms| ms - self.out_of_orderness_ms);
         self.current = match (self.current, candidate) {
             (Some(cur), Some(new)) => Some(cur.max(new)),
             (cur, new) => cur.or(new),
@@ -127,6 +146,20 @@ mod tests {
         w.observe(P1, 50_000, Instant::now());
         tokio::time::advance(Duration::from_secs(61)).await;
         assert_eq!(w.advance(Instant::now()), Some(70_000));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_assigned_partition_without_data_holds_the_watermark_until_idle() {
+        let mut w = marks();
+        w.assign(P1, Instant::now());
+        w.observe(P0, 100_000, Instant::now());
+        assert_eq!(w.advance(Instant::now()), None);
+        tokio::time::advance(Duration::from_secs(30)).await;
+        w.observe(P0, 130_000, Instant::now());
+        assert_eq!(w.advance(Instant::now()), None);
+        tokio::time::advance(Duration::from_secs(31)).await;
+        w.observe(P0, 160_000, Instant::now());
+        assert_eq!(w.advance(Instant::now()), Some(130_000));
     }
 
     #[tokio::test(start_paused = true)]

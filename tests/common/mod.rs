@@ -1,0 +1,196 @@
+//! Helpers for tests that talk to the real broker started by `scripts/kafka-local`.
+//!
+//! The broker address comes from `KAFKA_BOOTSTRAP` (default `127.0.0.1:9092`). There is no
+//! skipping: a test that needs the broker fails, with a message saying how to start it, when
+//! the broker does not answer.
+
+#![allow(dead_code)]
+
+use fabric_ai::config::Config;
+use fabric_ai::topics::Catalogue;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use std::time::{Duration, Instant};
+
+/// The broker under test.
+pub fn bootstrap() -> String {
+    std::env::var("KAFKA_BOOTSTRAP").unwrap_or_else(|_| "127.0.0.1:9092".to_string())
+}
+
+/// A configuration with unique topic and group names for one test.
+pub fn unique_config(test: &str) -> Config {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let mut config = Config::default();
+    config.kafka.bootstrap_servers = bootstrap();
+    config.kafka.topic_prefix = format!("{test}-{}.", &id[..8]);
+    config.kafka.group_id = format!("{test}-{}", &id[..8]);
+    config
+}
+
+/// Creates every topic of the catalogue for `config`, with `partitions` each.
+pub async fn create_topics(config: &Config, partitions: i32) -> Catalogue {
+    let admin = fabric_ai::bus::admin::admin_client(&config.kafka).expect("admin client");
+    let catalogue = Catalogue::built_in(&config.kafka.topic_prefix)
+        .unwrap()
+        .with_partitions(partitions);
+    let plan = match fabric_ai::bus::admin::plan(&admin, &catalogue).await {
+        Ok(plan) => plan,
+        Err(e) => panic!(
+            "the Kafka broker at {} does not answer ({e}); start it with `scripts/kafka-local start`",
+            bootstrap()
+        ),
+    };
+    fabric_ai::bus::admin::apply(&admin, &plan)
+        .await
+        .expect("create topics");
+    wait_for_topics(config, &catalogue);
+    catalogue
+}
+
+fn wait_for_topics(config: &Config, catalogue: &Catalogue) {
+    let consumer: BaseConsumer = client(config).create().expect("consumer");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let metadata = consumer
+            .fetch_metadata(None, Duration::from_secs(5))
+            .expect("metadata");
+        let ready = catalogue.iter().all(|spec| {
+            metadata.topics().iter().any(|t| {
+                t.name() == spec.name
+                    && t.partitions().len() == spec.partitions as usize
+                    && t.partitions().iter().all(|p| p.leader() >= 0)
+            })
+        });
+        if ready {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "topics did not appear in metadata"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn client(config: &Config) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", &config.kafka.bootstrap_servers)
+        .set("group.id", format!("{}-reader", config.kafka.group_id))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false");
+    c
+}
+
+/// Every message on `topic` up to its current end, as (key, payload).
+pub fn read_all(config: &Config, topic: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let consumer: BaseConsumer = client(config).create().expect("consumer");
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .expect("topic metadata");
+    let partitions: Vec<i32> = metadata.topics()[0]
+        .partitions()
+        .iter()
+        .map(|p| p.id())
+        .collect();
+    let mut ends = Vec::new();
+    let mut tpl = TopicPartitionList::new();
+    for p in &partitions {
+        let (_, high) = consumer
+            .fetch_watermarks(topic, *p, Duration::from_secs(10))
+            .expect("watermarks");
+        ends.push((*p, high));
+        tpl.add_partition_offset(topic, *p, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&tpl).expect("assign");
+    let total: i64 = ends.iter().map(|(_, h)| *h).sum();
+    let mut out = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while (out.len() as i64) < total {
+        assert!(
+            Instant::now() < deadline,
+            "read {} of {total} messages of {topic}",
+            out.len()
+        );
+        if let Some(message) = consumer.poll(Duration::from_millis(200)) {
+            let m = message.expect("consume");
+            out.push((
+                m.key().unwrap_or_default().to_vec(),
+                m.payload().unwrap_or_default().to_vec(),
+            ));
+        }
+    }
+    out
+}
+
+/// The high watermark (end offset) of every partition of `topic`.
+pub fn high_watermarks(config: &Config, topic: &str) -> Vec<i64> {
+    let consumer: BaseConsumer = client(config).create().expect("consumer");
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .expect("topic metadata");
+    let mut partitions: Vec<i32> = metadata.topics()[0]
+        .partitions()
+        .iter()
+        .map(|p| p.id())
+        .collect();
+    partitions.sort();
+    partitions
+        .iter()
+        .map(|p| {
+            consumer
+                .fetch_watermarks(topic, *p, Duration::from_secs(10))
+                .expect("wm")
+                .1
+        })
+        .collect()
+}
+
+/// Committed offsets of `group` on `topic`, per partition (negative when none).
+pub fn committed(config: &Config, group: &str, topic: &str, partitions: i32) -> Vec<i64> {
+    let mut c = client(config);
+    c.set("group.id", group);
+    let consumer: BaseConsumer = c.create().expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition(topic, p);
+    }
+    let offsets = consumer
+        .committed_offsets(tpl, Duration::from_secs(10))
+        .expect("committed");
+    (0..partitions)
+        .map(
+            |p| match offsets.find_partition(topic, p).map(|e| e.offset()) {
+                Some(Offset::Offset(o)) => o,
+                _ => -1,
+            },
+        )
+        .collect()
+}
+
+/// Polls `condition` every 50 ms until it holds, failing with `what` after `timeout`.
+pub async fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Produces raw messages to `topic`, waiting for each acknowledgement.
+pub async fn produce_raw(config: &Config, topic: &str, messages: &[(Option<&[u8]>, &[u8])]) {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let producer: FutureProducer = fabric_ai::bus::producer_config(&config.kafka)
+        .create()
+        .expect("producer");
+    for (key, payload) in messages {
+        let mut record = FutureRecord::<[u8], [u8]>::to(topic).payload(payload);
+        if let Some(key) = key {
+            record = record.key(key);
+        }
+        producer
+            .send(record, Duration::from_secs(30))
+            .await
+            .expect("delivered");
+    }
+}
