@@ -61,7 +61,9 @@ async fn simulated_incidents_become_one_anomaly_each_on_the_right_node_and_windo
         || {
             let s = stats.snapshot();
             // 8 nodes x 40 minutes in 2-minute windows: all but the last window per node close.
-        s.events_ok == total && s.windows_closed >= 8 * 19 && s.decisions_acked == s.decisions_out
+            s.events_ok == total
+                && s.windows_closed >= 8 * 19
+                && s.decisions_acked == s.decisions_out
         },
     )
     .await;

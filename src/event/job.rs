@@ -38,7 +38,6 @@ pub enum JobState {
 
 /// One step in a job's life.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct JobEvent {
     /// Scheduler's job identifier.
     pub job_id: String,

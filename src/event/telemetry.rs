@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 /// One node's readings at one event time. Utilisations are fractions in 0..1, never percent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct TelemetrySample {
     /// Cluster the node belongs to.
     pub cluster_id: String,
