@@ -124,7 +124,7 @@ impl Default for WindowConfig {
     fn default() -> Self {
         WindowConfig {
             out_of_orderness: Duration::from_secs(30),
-            idle_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -175,6 +175,8 @@ pub async fn run(options: DemoOptions, out: &mut (dyn Write + Send)) -> anyhow::
     let deadline = options.duration.map(|d| tokio::time::Instant::now() + d);
     let mut status = tokio::time::interval(Duration::from_secs(10));
     status.tick().await;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
     loop {
         let until_deadline = async {
             match deadline {
@@ -183,7 +185,7 @@ pub async fn run(options: DemoOptions, out: &mut (dyn Write + Send)) -> anyhow::
             }
         };
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
+            _ = &mut ctrl_c => break,
             _ = until_deadline => break,
             Some(line) = line_rx.recv() => writeln!(out, "{line}")?,
             message = view.recv() => match message {

@@ -177,7 +177,7 @@ async fn malformed_messages_go_to_the_dead_letter_topic_and_good_ones_are_proces
         "each bad message is kept byte for byte with its source topic"
     );
 
-    let originals: Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)> =
+    let originals: Vec<(String, Vec<common::Record>)> =
         [TopicRole::Telemetry, TopicRole::JobEvents]
             .iter()
             .map(|r| {

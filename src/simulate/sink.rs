@@ -67,8 +67,7 @@ pub async fn write_to_kafka(
     let started = Instant::now();
     tokio::pin!(shutdown);
 
-    loop {
-        let Some(tick) = sim.next_tick() else { break };
+    while let Some(tick) = sim.next_tick() {
         if let Some(speedup) = speedup.filter(|s| *s > 0.0) {
             let event_elapsed = Duration::from_secs_f64(
                 (tick.at.map(|a| a - sim.start()).unwrap_or_default())

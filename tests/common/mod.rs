@@ -81,8 +81,11 @@ fn client(config: &Config) -> ClientConfig {
     c
 }
 
-/// Every message on `topic` up to its current end, as (key, payload).
-pub fn read_all(config: &Config, topic: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+/// A message as (key, payload).
+pub type Record = (Vec<u8>, Vec<u8>);
+
+/// Every message on `topic` up to its current end.
+pub fn read_all(config: &Config, topic: &str) -> Vec<Record> {
     let consumer: BaseConsumer = client(config).create().expect("consumer");
     let metadata = consumer
         .fetch_metadata(Some(topic), Duration::from_secs(10))
