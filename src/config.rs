@@ -320,6 +320,12 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_example_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/fabric-ai.toml");
+        assert_eq!(Config::load(&path).unwrap(), Config::default());
+    }
+
+    #[test]
     fn defaults_render_and_parse_back() {
         let text = Config::default().to_toml();
         assert_eq!(Config::parse(&text, "t").unwrap(), Config::default());

@@ -234,7 +234,12 @@ impl State {
                     Ok(sample) => {
                         Stats::bump(&self.stats.events_ok);
                         let ts = sample.event_time.timestamp_millis();
-                        match self.anomaly.record(&sample, Some(origin)) {
+                        let recorded = if self.config.anomaly.enabled {
+                            self.anomaly.record(&sample, Some(origin))
+                        } else {
+                            Recorded::Added { windows: 0 }
+                        };
+                        match recorded {
                             Recorded::Added { .. } => {}
                             Recorded::Late => {
                                 Stats::bump(&self.stats.late_events);
