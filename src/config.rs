@@ -4,7 +4,8 @@
 //! involves two settings names both. [`Config::load`] is the only way in, so every running
 //! component sees a validated configuration.
 
-use crate::event::Encoding;
+use crate::engine::request::{Constraints, Goals};
+use crate::event::{Encoding, Metric};
 use crate::topics::TopicRole;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -59,8 +60,18 @@ pub struct Config {
     pub windows: WindowConfig,
     /// Delivery and flow-control settings.
     pub processing: ProcessingConfig,
+    /// Which processors run.
+    pub processors: ProcessorsConfig,
     /// The anomaly processor.
     pub anomaly: AnomalyConfig,
+    /// The performance processor.
+    pub performance: PerformanceConfig,
+    /// The workload processor.
+    pub workload: WorkloadConfig,
+    /// The prediction processor.
+    pub prediction: PredictionConfig,
+    /// The scaling processor.
+    pub scaling: ScalingConfig,
 }
 
 /// Kafka connection settings.
@@ -118,6 +129,14 @@ pub struct WindowConfig {
     /// A partition with no data for this long (wall clock) stops holding the watermark back.
     #[serde(with = "humantime_serde")]
     pub idle_timeout: Duration,
+    /// Events this far past their window's end (behind the watermark) still revise it; the
+    /// window is emitted again with a higher revision. Beyond it they are late.
+    #[serde(with = "humantime_serde")]
+    pub allowed_lateness: Duration,
+    /// A window not closed by the watermark this long (wall clock) after its size has elapsed
+    /// since its first event is closed anyway, so a quiet input still gets decisions.
+    #[serde(with = "humantime_serde")]
+    pub max_wait: Duration,
 }
 
 impl Default for WindowConfig {
@@ -125,14 +144,34 @@ impl Default for WindowConfig {
         WindowConfig {
             out_of_orderness: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(10),
+            allowed_lateness: Duration::ZERO,
+            max_wait: Duration::from_secs(60),
         }
     }
+}
+
+/// What a consumer of the output topics may rely on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Guarantee {
+    /// Every decision is published; after a crash some may be published again, with the same
+    /// id.
+    #[default]
+    AtLeastOnce,
+    /// Outputs and consumed offsets commit atomically in Kafka transactions: a
+    /// `read_committed` consumer sees each decision once.
+    ExactlyOnce,
 }
 
 /// Delivery and flow control.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProcessingConfig {
+    /// Delivery guarantee.
+    pub guarantee: Guarantee,
+    /// Transactional id for `exactly_once`: stable across restarts of one instance, unique
+    /// within the group. `<group_id>-<host name>` when unset.
+    pub transactional_id: Option<String>,
     /// How often committable offsets are committed.
     #[serde(with = "humantime_serde")]
     pub commit_interval: Duration,
@@ -145,9 +184,39 @@ pub struct ProcessingConfig {
 impl Default for ProcessingConfig {
     fn default() -> Self {
         ProcessingConfig {
+            guarantee: Guarantee::AtLeastOnce,
+            transactional_id: None,
             commit_interval: Duration::from_secs(1),
             max_in_flight: 10_000,
             max_open_keys: 1_000_000,
+        }
+    }
+}
+
+/// Which processors run (`enable_*` flags).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProcessorsConfig {
+    /// Per-node anomaly detection.
+    pub enable_anomaly: bool,
+    /// Cluster performance recommendations.
+    pub enable_performance: bool,
+    /// Workload insights per cluster and job type.
+    pub enable_workload: bool,
+    /// Resource predictions per node and cluster.
+    pub enable_prediction: bool,
+    /// Scaling decisions per cluster.
+    pub enable_scaling: bool,
+}
+
+impl Default for ProcessorsConfig {
+    fn default() -> Self {
+        ProcessorsConfig {
+            enable_anomaly: true,
+            enable_performance: true,
+            enable_workload: true,
+            enable_prediction: true,
+            enable_scaling: true,
         }
     }
 }
@@ -156,8 +225,6 @@ impl Default for ProcessingConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AnomalyConfig {
-    /// Whether the processor runs.
-    pub enabled: bool,
     /// Window size (tumbling).
     #[serde(with = "humantime_serde")]
     pub interval: Duration,
@@ -172,18 +239,142 @@ pub struct AnomalyConfig {
     pub suppression: Duration,
     /// Weight of a new sample in the baseline (exponential smoothing), 0..1.
     pub baseline_alpha: f64,
+    /// A node whose last sample is this far behind the watermark (or, when the watermark
+    /// stalls, this long plus `windows.max_wait` ago on the wall clock) is reported silent.
+    #[serde(with = "humantime_serde")]
+    pub silence_after: Duration,
 }
 
 impl Default for AnomalyConfig {
     fn default() -> Self {
         AnomalyConfig {
-            enabled: true,
             interval: Duration::from_secs(120),
             z_threshold: 6.0,
             warmup_samples: 6,
             confirm_samples: 3,
             suppression: Duration::from_secs(300),
             baseline_alpha: 0.1,
+            silence_after: Duration::from_secs(300),
+        }
+    }
+}
+
+/// The performance processor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PerformanceConfig {
+    /// Window size (tumbling).
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    /// Goal weights sent with every request.
+    pub goals: Goals,
+    /// Constraints sent with every request.
+    pub constraints: Constraints,
+}
+
+impl Default for PerformanceConfig {
+    fn default() -> Self {
+        PerformanceConfig {
+            interval: Duration::from_secs(300),
+            goals: Goals {
+                throughput: 1.0,
+                latency: 1.0,
+                balance: 1.0,
+                energy: 1.0,
+            },
+            constraints: Constraints {
+                max_cpu: 0.85,
+                max_memory: 0.80,
+                min_availability: 0.99,
+            },
+        }
+    }
+}
+
+/// The workload processor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkloadConfig {
+    /// Window size (tumbling).
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    /// Windows of arrival counts kept per cluster and job type for seasonality detection.
+    pub history_windows: usize,
+}
+
+impl Default for WorkloadConfig {
+    fn default() -> Self {
+        WorkloadConfig {
+            interval: Duration::from_secs(600),
+            history_windows: 288,
+        }
+    }
+}
+
+/// The prediction processor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PredictionConfig {
+    /// Window size (tumbling); also the history's resolution.
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    /// Horizons forecast, minutes after the window's end.
+    pub horizons_minutes: Vec<u32>,
+    /// Resources forecast, as metric field names.
+    pub resources: Vec<String>,
+    /// Window means kept per node and cluster (192 at 15 minutes is two days, enough for
+    /// daily seasonality).
+    pub history_windows: usize,
+}
+
+impl Default for PredictionConfig {
+    fn default() -> Self {
+        PredictionConfig {
+            interval: Duration::from_secs(900),
+            horizons_minutes: vec![15, 30, 60],
+            resources: ["cpu_util", "memory_util", "disk_util", "network_util"]
+                .map(String::from)
+                .to_vec(),
+            history_windows: 192,
+        }
+    }
+}
+
+/// The scaling processor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScalingConfig {
+    /// Window size (tumbling).
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    /// CPU utilisation to aim for.
+    pub target_utilisation: f64,
+    /// Changes within this fraction of the current capacity are not made.
+    pub tolerance: f64,
+    /// Scaling down goes no lower than the largest capacity wanted within this long.
+    #[serde(with = "humantime_serde")]
+    pub scale_down_stabilisation: Duration,
+    /// Fewest nodes per cluster.
+    pub min_capacity: u32,
+    /// Most nodes per cluster.
+    pub max_capacity: u32,
+    /// Running cost of one node per hour, in the operator's currency.
+    pub cost_per_node_hour: f64,
+    /// Windows of usage kept per cluster.
+    pub history_windows: usize,
+}
+
+impl Default for ScalingConfig {
+    fn default() -> Self {
+        ScalingConfig {
+            interval: Duration::from_secs(600),
+            target_utilisation: 0.65,
+            tolerance: 0.1,
+            scale_down_stabilisation: Duration::from_secs(1800),
+            min_capacity: 1,
+            max_capacity: 10_000,
+            cost_per_node_hour: 1.0,
+            history_windows: 288,
         }
     }
 }
@@ -249,6 +440,61 @@ impl Config {
         if self.anomaly.confirm_samples == 0 {
             return Err(invalid("anomaly.confirm_samples", "must be at least 1"));
         }
+        if let Some(bad) = self
+            .prediction
+            .resources
+            .iter()
+            .find(|r| Metric::parse(r).is_none())
+        {
+            return Err(invalid(
+                "prediction.resources",
+                format!("`{bad}` is not a metric"),
+            ));
+        }
+        if self.prediction.horizons_minutes.is_empty() {
+            return Err(invalid(
+                "prediction.horizons_minutes",
+                "must list at least one horizon",
+            ));
+        }
+        for (field, n) in [
+            ("workload.history_windows", self.workload.history_windows),
+            (
+                "prediction.history_windows",
+                self.prediction.history_windows,
+            ),
+            ("scaling.history_windows", self.scaling.history_windows),
+        ] {
+            if n == 0 {
+                return Err(invalid(field, "must be at least 1"));
+            }
+        }
+        let s = &self.scaling;
+        if !(s.target_utilisation > 0.0 && s.target_utilisation <= 1.0) {
+            return Err(invalid("scaling.target_utilisation", "must be in (0, 1]"));
+        }
+        if !(0.0..1.0).contains(&s.tolerance) {
+            return Err(invalid("scaling.tolerance", "must be in [0, 1)"));
+        }
+        if s.min_capacity > s.max_capacity || s.max_capacity == 0 {
+            return Err(invalid(
+                "scaling.min_capacity, scaling.max_capacity",
+                "min_capacity must not exceed max_capacity, which must be at least 1",
+            ));
+        }
+        let c = &self.performance.constraints;
+        for (field, v) in [
+            ("performance.constraints.max_cpu", c.max_cpu),
+            ("performance.constraints.max_memory", c.max_memory),
+            (
+                "performance.constraints.min_availability",
+                c.min_availability,
+            ),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(invalid(field, "must be a fraction in 0..1"));
+            }
+        }
         if self.processing.max_in_flight == 0 {
             return Err(invalid("processing.max_in_flight", "must be at least 1"));
         }
@@ -296,6 +542,7 @@ mod tests {
     #[test]
     fn durations_are_human_readable_and_bad_ones_are_named() {
         let config = Config::parse("[anomaly]\ninterval = \"5m\"\n", "t").unwrap();
+        assert_eq!(config.scaling.interval, Duration::from_secs(600));
         assert_eq!(config.anomaly.interval, Duration::from_secs(300));
         let err = Config::parse("[anomaly]\ninterval = \"5 parsecs\"\n", "t").unwrap_err();
         assert!(err.to_string().contains("interval"), "{err}");

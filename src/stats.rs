@@ -14,6 +14,8 @@ pub struct Stats {
     pub late_events: AtomicU64,
     /// Events refused because the open-key limit was reached.
     pub refused_keys: AtomicU64,
+    /// Events that revised an already emitted window (within the allowed lateness).
+    pub revisions: AtomicU64,
     /// Windows closed.
     pub windows_closed: AtomicU64,
     /// Decisions handed to the producer.
@@ -35,6 +37,8 @@ pub struct StatsSnapshot {
     pub late_events: u64,
     /// See [`Stats::refused_keys`].
     pub refused_keys: u64,
+    /// See [`Stats::revisions`].
+    pub revisions: u64,
     /// See [`Stats::windows_closed`].
     pub windows_closed: u64,
     /// See [`Stats::decisions_out`].
@@ -59,6 +63,7 @@ impl Stats {
             dead_letters: get(&self.dead_letters),
             late_events: get(&self.late_events),
             refused_keys: get(&self.refused_keys),
+            revisions: get(&self.revisions),
             windows_closed: get(&self.windows_closed),
             decisions_out: get(&self.decisions_out),
             decisions_acked: get(&self.decisions_acked),

@@ -2,9 +2,12 @@
 //! anomaly per spike and level shift, on the right node and window, and none elsewhere.
 
 use chrono::{TimeZone, Utc};
-use fabric_ai::config::AnomalyConfig;
-use fabric_ai::event::{Anomaly, AnomalyType};
-use fabric_ai::processor::AnomalyProcessor;
+use fabric_ai::config::Config;
+use fabric_ai::engine::builtin::BuiltinEngine;
+use fabric_ai::engine::Engine;
+use fabric_ai::event::{Anomaly, AnomalyType, Source};
+use fabric_ai::processor::jobs::JobTracker;
+use fabric_ai::processor::{decisions_from, AnomalyProcessor, Decision, Pending, Processor};
 use fabric_ai::simulate::{Incident, SimConfig, Simulator};
 use std::time::Duration;
 
@@ -22,19 +25,31 @@ fn simulate(seed: u64, incidents: &[&str]) -> Vec<Anomaly> {
             .map(|i| Incident::parse(i).unwrap())
             .collect(),
     });
-    let mut processor = AnomalyProcessor::new(AnomalyConfig::default(), 1000);
+    let config = Config::default();
+    let mut processor = AnomalyProcessor::new(&config);
+    let engine = BuiltinEngine::new(config.anomaly.clone());
+    let jobs = JobTracker::new(1000);
+    let now = tokio::time::Instant::now();
     let mut found = Vec::new();
     while let Some(tick) = sim.next_tick() {
         for sample in &tick.samples {
-            processor.record(sample, None);
+            processor.on_sample(sample, None, now, &jobs);
         }
         let watermark = tick.at.unwrap().timestamp_millis() - 30_000;
-        found.extend(
-            processor
-                .close(watermark)
-                .into_iter()
-                .flat_map(|r| r.outputs),
-        );
+        for pending in processor.close(watermark, now, &jobs) {
+            let Pending::Ask {
+                request, revision, ..
+            } = pending
+            else {
+                continue;
+            };
+            let answer = engine.answer(&request).unwrap();
+            for decision in decisions_from(&request, &answer, revision, Source::Builtin) {
+                if let Decision::Anomaly(a) = decision {
+                    found.push(a);
+                }
+            }
+        }
     }
     found
 }

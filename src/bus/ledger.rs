@@ -55,19 +55,23 @@ impl OffsetLedger {
             .sum()
     }
 
-    /// Offsets to commit now: per partition, the lowest offset still needed by a hold or by
-    /// `window_holds`, else the next offset to consume; only partitions whose committable
-    /// offset moved since the last call.
+    /// Offsets to commit now: per partition, the lowest offset still needed by a hold (unless
+    /// `ignore_output_holds`, inside a transaction) or by `window_holds`, else the next offset
+    /// to consume; only partitions whose committable offset moved since the last commit.
     pub fn to_commit(
         &mut self,
         window_holds: &HashMap<PartitionId, i64>,
+        ignore_output_holds: bool,
     ) -> Vec<(PartitionId, i64)> {
         let mut out = Vec::new();
         for (partition, next) in &self.next {
-            let held = self
-                .holds
-                .get(partition)
-                .and_then(|h| h.keys().next().copied());
+            let held = if ignore_output_holds {
+                None
+            } else {
+                self.holds
+                    .get(partition)
+                    .and_then(|h| h.keys().next().copied())
+            };
             let window = window_holds.get(partition).copied();
             let safe = [held, window].into_iter().flatten().fold(*next, i64::min);
             if self.committed.get(partition) != Some(&safe) {
@@ -105,7 +109,7 @@ mod tests {
         let mut l = OffsetLedger::default();
         l.consumed(P, 0);
         l.consumed(P, 1);
-        assert_eq!(l.to_commit(&HashMap::new()), vec![(P, 2)]);
+        assert_eq!(l.to_commit(&HashMap::new(), false), vec![(P, 2)]);
     }
 
     #[test]
@@ -115,19 +119,19 @@ mod tests {
         l.hold(P, 3);
         l.hold(P, 3);
         l.hold(P, 7);
-        assert_eq!(l.to_commit(&HashMap::new()), vec![(P, 3)]);
+        assert_eq!(l.to_commit(&HashMap::new(), false), vec![(P, 3)]);
         l.committed(P, 3);
         l.release(P, 3);
         assert_eq!(
-            l.to_commit(&HashMap::new()),
+            l.to_commit(&HashMap::new(), false),
             vec![],
             "one hold on 3 remains"
         );
         l.release(P, 3);
-        assert_eq!(l.to_commit(&HashMap::new()), vec![(P, 7)]);
+        assert_eq!(l.to_commit(&HashMap::new(), false), vec![(P, 7)]);
         l.release(P, 7);
         assert_eq!(l.outstanding(), 0);
-        assert_eq!(l.to_commit(&HashMap::new()), vec![(P, 10)]);
+        assert_eq!(l.to_commit(&HashMap::new(), false), vec![(P, 10)]);
     }
 
     #[test]
@@ -135,6 +139,6 @@ mod tests {
         let mut l = OffsetLedger::default();
         (0..10).for_each(|o| l.consumed(P, o));
         let windows = HashMap::from([(P, 4)]);
-        assert_eq!(l.to_commit(&windows), vec![(P, 4)]);
+        assert_eq!(l.to_commit(&windows, false), vec![(P, 4)]);
     }
 }

@@ -1,17 +1,36 @@
-//! The anomaly processor: per-node tumbling windows (default 2 minutes), each answered by the
-//! built-in detector against the node's learned baseline.
+//! The anomaly processor: per-node tumbling windows (default 2 minutes), each sent with the
+//! node's learned baseline; and silence detection, which reports a node that stops sending.
+//!
+//! The processor keeps the baselines itself, advancing them with the built-in detector as each
+//! window closes, so the request for a window always carries the baseline as it was before that
+//! window, whichever engine answers. A revision (late events within the allowed lateness)
+//! is answered against the baseline saved before the window's first emission; it does not
+//! advance the node's baseline again.
+//!
+//! A node is silent when its last sample is `anomaly.silence_after` behind the watermark, or,
+//! when the watermark stalls, when nothing came from it for `silence_after + windows.max_wait`
+//! on the wall clock. It is reported once, as a `node_silent` anomaly in the window where the
+//! silence was established, and then forgotten (baseline included); if it reports again it is
+//! learned afresh.
 
-use crate::config::AnomalyConfig;
+use crate::config::{AnomalyConfig, Config};
 use crate::engine::builtin::anomaly::{detect, NodeBaseline};
+use crate::engine::{AnomalyRequest, EngineRequest};
 use crate::event::{
-    AffectedMetric, Anomaly, AnomalyType, DecisionHeader, Metric, Severity, Source, TelemetrySample,
+    node_key, Anomaly, AnomalyType, DecisionHeader, Metric, Severity, Source, TelemetrySample,
+    WindowBounds,
 };
-use crate::processor::WindowResult;
-use crate::window::{Origin, Recorded, WindowSpec, WindowStore};
-use std::collections::HashMap;
+use crate::processor::jobs::JobTracker;
+use crate::processor::{Decision, Pending, Processor};
+use crate::window::{Origin, PartitionId, Recorded, WindowSpec, WindowStore};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// The decision kind used in anomaly ids.
 pub const KIND: &str = "anomaly";
+/// The decision kind used in node-silent anomaly ids.
+pub const SILENT_KIND: &str = "anomaly.node_silent";
 
 /// A node, the anomaly processor's key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -25,136 +44,206 @@ pub struct NodeKey {
 /// A window's samples in compact form: event time and the metrics in [`Metric::ALL`] order.
 type Samples = Vec<(i64, [f64; 9])>;
 
-/// Per-node windows plus the per-node baselines that outlive them.
+#[derive(Debug, Clone, Copy)]
+struct LastSeen {
+    event_ms: i64,
+    wall: Instant,
+    partition: Option<PartitionId>,
+}
+
+/// Per-node windows plus the per-node state that outlives them.
 #[derive(Debug)]
 pub struct AnomalyProcessor {
     config: AnomalyConfig,
+    max_wait: Duration,
+    lateness_ms: i64,
     store: WindowStore<NodeKey, Samples>,
     baselines: HashMap<NodeKey, NodeBaseline>,
+    /// Baselines before a window's first emission, kept while it may still be revised.
+    before: BTreeMap<(i64, NodeKey), NodeBaseline>,
+    last_seen: HashMap<NodeKey, LastSeen>,
 }
 
 impl AnomalyProcessor {
-    /// A processor with tumbling windows of `config.interval`, holding at most `max_keys`
-    /// nodes' windows.
-    pub fn new(config: AnomalyConfig, max_keys: usize) -> AnomalyProcessor {
-        let spec = WindowSpec::tumbling(config.interval);
+    /// A processor for `config`.
+    pub fn new(config: &Config) -> AnomalyProcessor {
+        let spec = WindowSpec::tumbling(config.anomaly.interval);
         AnomalyProcessor {
-            config,
-            store: WindowStore::new(spec, max_keys),
+            config: config.anomaly.clone(),
+            max_wait: config.windows.max_wait,
+            lateness_ms: config.windows.allowed_lateness.as_millis() as i64,
+            store: WindowStore::new(spec, super::limits(config)),
             baselines: HashMap::new(),
+            before: BTreeMap::new(),
+            last_seen: HashMap::new(),
         }
     }
 
-    /// Adds a validated sample read from `origin`.
-    pub fn record(&mut self, sample: &TelemetrySample, origin: Option<Origin>) -> Recorded {
+    fn silent_nodes(&mut self, watermark_ms: i64, now: Instant) -> Vec<Pending> {
+        let after_ms = self.config.silence_after.as_millis() as i64;
+        let wall_limit = self.config.silence_after + self.max_wait;
+        let mut silent: Vec<(NodeKey, LastSeen)> = self
+            .last_seen
+            .iter()
+            .filter(|(_, seen)| {
+                seen.event_ms + after_ms <= watermark_ms
+                    || now.saturating_duration_since(seen.wall) >= wall_limit
+            })
+            .map(|(k, s)| (k.clone(), *s))
+            .collect();
+        silent.sort_by(|a, b| a.0.cmp(&b.0));
+        let spec = *self.store.spec();
+        silent
+            .into_iter()
+            .map(|(key, seen)| {
+                self.last_seen.remove(&key);
+                self.baselines.remove(&key);
+                let established = seen.event_ms + after_ms;
+                let start = spec.starts_for(established).last().unwrap_or(established);
+                let window = spec.bounds(start);
+                Pending::Ready {
+                    decisions: vec![Decision::Anomaly(silent_anomaly(
+                        &key,
+                        window,
+                        seen.event_ms,
+                    ))],
+                }
+            })
+            .collect()
+    }
+}
+
+fn silent_anomaly(key: &NodeKey, window: WindowBounds, last_ms: i64) -> Anomaly {
+    let last = chrono::DateTime::from_timestamp_millis(last_ms).unwrap_or(window.start);
+    let reasons = vec![format!(
+        "no telemetry from {} since {}",
+        node_key(&key.cluster, &key.node),
+        crate::event::time::format(&last)
+    )];
+    let scope = node_key(&key.cluster, &key.node);
+    Anomaly {
+        header: DecisionHeader::new(
+            SILENT_KIND,
+            &key.cluster,
+            scope,
+            window,
+            0.9,
+            Source::Builtin,
+            reasons,
+        ),
+        node_id: key.node.clone(),
+        anomaly_type: AnomalyType::NodeSilent,
+        severity: Severity::from_score(0.9),
+        score: 0.9,
+        detected_at: last,
+        metrics: Vec::new(),
+    }
+}
+
+impl Processor for AnomalyProcessor {
+    fn name(&self) -> &'static str {
+        "anomaly"
+    }
+
+    fn on_sample(
+        &mut self,
+        sample: &TelemetrySample,
+        origin: Option<Origin>,
+        now: Instant,
+        _jobs: &JobTracker,
+    ) -> Recorded {
         let key = NodeKey {
             cluster: sample.cluster_id.clone(),
             node: sample.node_id.clone(),
         };
         let values = Metric::ALL.map(|m| sample.metric(m));
         let ts = sample.event_time.timestamp_millis();
-        self.store
-            .record(&key, ts, origin, |samples| samples.push((ts, values)))
+        let recorded = self
+            .store
+            .record(&key, ts, origin, now, |samples| samples.push((ts, values)));
+        if !matches!(recorded, Recorded::Refused | Recorded::Late) {
+            let partition = origin.map(|o| o.partition);
+            let seen = self.last_seen.entry(key).or_insert(LastSeen {
+                event_ms: ts,
+                wall: now,
+                partition,
+            });
+            seen.event_ms = seen.event_ms.max(ts);
+            seen.wall = now;
+            seen.partition = partition;
+        }
+        recorded
     }
 
-    /// Closes every window the watermark has passed and detects anomalies in each, in order.
-    pub fn close(&mut self, watermark_ms: i64) -> Vec<WindowResult<Anomaly>> {
-        let closed = self.store.take_closed(watermark_ms);
-        let mut results = Vec::with_capacity(closed.len());
+    fn close(&mut self, watermark_ms: i64, now: Instant, _jobs: &JobTracker) -> Vec<Pending> {
+        let closed = self.store.take_closed(watermark_ms, now);
+        let mut out = Vec::with_capacity(closed.len());
         for mut window in closed {
             window.agg.sort_by_key(|(ts, _)| *ts);
-            let baseline = self.baselines.entry(window.key.clone()).or_default();
-            let detection = detect(&self.config, baseline, &window.agg);
             let bounds = self.store.spec().bounds(window.start_ms);
-            let outputs = anomaly_from(&window.key, bounds, detection.alarms)
-                .into_iter()
-                .collect();
-            results.push(WindowResult {
-                outputs,
+            let id = (window.start_ms, window.key.clone());
+            let baseline_before = if window.revision == 0 {
+                let baseline = self.baselines.entry(window.key.clone()).or_default();
+                let before = baseline.clone();
+                detect(&self.config, baseline, &window.agg);
+                if self.lateness_ms > 0 {
+                    self.before.insert(id, before.clone());
+                }
+                before
+            } else {
+                self.before.get(&id).cloned().unwrap_or_default()
+            };
+            out.push(Pending::Ask {
+                request: EngineRequest::Anomaly(AnomalyRequest {
+                    cluster_id: window.key.cluster.clone(),
+                    node_id: window.key.node.clone(),
+                    window: bounds,
+                    samples: window.agg,
+                    baseline: Box::new(baseline_before),
+                })
+                .into(),
                 origins: window.origins,
+                revision: window.revision,
             });
         }
-        results
+        // Saved baselines of windows past the allowed lateness can no longer be needed.
+        let keep_from = watermark_ms.saturating_sub(self.lateness_ms + self.store.spec().size_ms());
+        self.before = self.before.split_off(&(
+            keep_from,
+            NodeKey {
+                cluster: String::new(),
+                node: String::new(),
+            },
+        ));
+        out.extend(self.silent_nodes(watermark_ms, now));
+        out
     }
 
-    /// Drops the open windows fed by `partition` (revoked in a rebalance); returns how many.
-    pub fn drop_partition(&mut self, partition: crate::window::PartitionId) -> usize {
+    fn held_offsets(&self) -> HashMap<PartitionId, i64> {
+        self.store.held_offsets()
+    }
+
+    fn drop_partition(&mut self, partition: PartitionId) -> usize {
+        // The node now belongs to another member: its silence and baseline are theirs.
+        let moved: Vec<NodeKey> = self
+            .last_seen
+            .iter()
+            .filter(|(_, s)| s.partition == Some(partition))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in moved {
+            self.last_seen.remove(&key);
+            self.baselines.remove(&key);
+        }
         self.store
             .drop_where(|_, origins| origins.iter().any(|o| o.partition == partition))
     }
 
-    /// Nodes with an open window.
-    pub fn open_keys(&self) -> usize {
+    fn open_keys(&self) -> usize {
         self.store.open_keys()
     }
 
-    /// Open windows.
-    pub fn open_windows(&self) -> usize {
+    fn open_windows(&self) -> usize {
         self.store.open_windows()
-    }
-
-    /// Lowest offset per partition still needed by an open window.
-    pub fn held_offsets(&self) -> HashMap<crate::window::PartitionId, i64> {
-        self.store.held_offsets()
-    }
-}
-
-fn anomaly_from(
-    key: &NodeKey,
-    window: crate::event::WindowBounds,
-    alarms: Vec<crate::engine::builtin::anomaly::MetricAlarm>,
-) -> Option<Anomaly> {
-    let top = alarms.first()?;
-    let score = top.score;
-    let detected_at = alarms.iter().map(|a| a.at_ms).min().unwrap_or(top.at_ms);
-    let anomaly_type = top.shape;
-    let reasons = alarms
-        .iter()
-        .map(|a| {
-            format!(
-                "{} {} at {:.3} against a baseline of {:.3} ({:.1} standard deviations)",
-                a.metric.field(),
-                shape_word(a.shape),
-                a.value,
-                a.baseline,
-                a.z
-            )
-        })
-        .collect();
-    let metrics = alarms
-        .iter()
-        .map(|a| AffectedMetric {
-            metric: a.metric.field().to_owned(),
-            value: a.value,
-            baseline: a.baseline,
-            score: a.score,
-        })
-        .collect();
-    let scope = crate::event::node_key(&key.cluster, &key.node);
-    Some(Anomaly {
-        header: DecisionHeader::new(
-            KIND,
-            &key.cluster,
-            scope,
-            window,
-            score,
-            Source::Builtin,
-            reasons,
-        ),
-        node_id: key.node.clone(),
-        anomaly_type,
-        severity: Severity::from_score(score),
-        score,
-        detected_at: chrono::DateTime::from_timestamp_millis(detected_at).unwrap_or(window.start),
-        metrics,
-    })
-}
-
-fn shape_word(shape: AnomalyType) -> &'static str {
-    match shape {
-        AnomalyType::Spike => "spiked",
-        AnomalyType::LevelShift => "shifted",
-        AnomalyType::Outlier => "deviated",
-        AnomalyType::NodeSilent => "went silent",
     }
 }

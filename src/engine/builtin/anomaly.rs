@@ -44,7 +44,7 @@ fn profile(metric: Metric) -> MetricProfile {
 }
 
 /// The learned state of one metric on one node.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 struct MetricBaseline {
     seen: u32,
     mean: f64,
@@ -56,7 +56,7 @@ struct MetricBaseline {
 }
 
 /// The learned state of one node: what "normal" looks like for each of its metrics.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct NodeBaseline {
     metrics: [MetricBaseline; 9],
 }

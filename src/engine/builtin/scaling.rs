@@ -1,0 +1,119 @@
+//! Predictive, cost-aware scaling for a cluster.
+//!
+//! Demand is the upper bound of the 80% interval of the next window's CPU utilisation,
+//! forecast from the usage history (the current load when history is short), plus the queue:
+//! each queued job is taken to need a tenth of a node. The desired capacity is
+//! `ceil(capacity * demand / target_utilisation)`, clamped to `min..=max`. A change within the
+//! tolerance (default ±10%) is not made. Scaling down only goes as low as the largest desired
+//! capacity of the recent windows (stabilisation), so capacity does not flap.
+
+use crate::engine::builtin::forecast;
+use crate::engine::{ScalingAnswer, ScalingRequest};
+use crate::event::ScalingAction;
+
+/// Answers a scaling request.
+pub fn decide(request: &ScalingRequest) -> ScalingAnswer {
+    let current = request.capacity.max(1);
+    let period = forecast::daily_period(request.resolution_minutes);
+    let (demand, basis) = match forecast::fit(&request.usage_history, period) {
+        Some(fit) if request.usage_history.len() >= 4 => {
+            let upper = fit.point(1) + fit.half_width(1, 1.2816);
+            (upper.clamp(0.0, 1.0), "forecast upper bound")
+        }
+        _ => (request.load, "current load"),
+    };
+    let queue_nodes = f64::from(request.queue_length) * 0.1;
+    let target = request.target_utilisation.max(0.05);
+    let raw = (f64::from(current) * demand + queue_nodes) / target;
+    let desired = (raw.ceil() as u32).clamp(request.min_capacity, request.max_capacity.max(1));
+
+    let stabilised = request
+        .recent_desired
+        .iter()
+        .copied()
+        .chain([desired])
+        .max()
+        .unwrap_or(desired);
+    let proposed = if desired < current {
+        stabilised.min(current)
+    } else {
+        desired
+    };
+    let change = (f64::from(proposed) - f64::from(current)).abs() / f64::from(current);
+    let (action, target_capacity) = if change <= request.tolerance || proposed == current {
+        (ScalingAction::NoAction, current)
+    } else if proposed > current {
+        (ScalingAction::ScaleOut, proposed)
+    } else {
+        (ScalingAction::ScaleIn, proposed)
+    };
+    let cost_delta = (f64::from(target_capacity) - f64::from(current)) * request.cost_per_node_hour;
+    let history = request.usage_history.len() as f64;
+    let confidence = (0.5 + 0.45 * history / (history + 6.0)).min(0.95);
+    ScalingAnswer {
+        action,
+        target_capacity,
+        desired_capacity: desired,
+        cost_delta_per_hour: cost_delta,
+        confidence,
+        reasons: vec![format!(
+            "{basis} {demand:.2} with {} queued jobs on {current} nodes against a target of \
+             {target:.2} wants {desired} nodes; {}",
+            request.queue_length,
+            match action {
+                ScalingAction::NoAction => "within tolerance or held by stabilisation".to_string(),
+                _ => format!("change to {target_capacity}"),
+            }
+        )],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(capacity: u32, history: Vec<f64>, recent: Vec<u32>) -> ScalingRequest {
+        ScalingRequest {
+            cluster_id: "c".into(),
+            window: crate::window::WindowSpec::tumbling(std::time::Duration::from_secs(600))
+                .bounds(0),
+            capacity,
+            load: *history.last().unwrap_or(&0.5),
+            queue_length: 0,
+            usage_history: history,
+            recent_desired: recent,
+            target_utilisation: 0.65,
+            tolerance: 0.1,
+            min_capacity: 1,
+            max_capacity: 100,
+            cost_per_node_hour: 2.0,
+            resolution_minutes: 10.0,
+        }
+    }
+
+    #[test]
+    fn high_load_scales_out_with_a_cost() {
+        let answer = decide(&request(10, vec![0.9; 8], vec![]));
+        assert_eq!(answer.action, ScalingAction::ScaleOut);
+        assert_eq!(answer.target_capacity, 14);
+        assert!((answer.cost_delta_per_hour - 8.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn load_near_target_is_within_tolerance() {
+        let answer = decide(&request(10, vec![0.62; 8], vec![]));
+        assert_eq!(answer.action, ScalingAction::NoAction);
+        assert_eq!(answer.target_capacity, 10);
+    }
+
+    #[test]
+    fn scale_down_is_held_by_recent_desired_capacities() {
+        let quiet = decide(&request(10, vec![0.2; 8], vec![]));
+        assert_eq!(
+            (quiet.action, quiet.target_capacity),
+            (ScalingAction::ScaleIn, 4)
+        );
+        let held = decide(&request(10, vec![0.2; 8], vec![10]));
+        assert_eq!(held.action, ScalingAction::NoAction);
+    }
+}

@@ -1,0 +1,173 @@
+//! The `run` job: consume telemetry and job events, window them in every enabled processor,
+//! ask the engine about each closed window, publish the decisions, and commit only what is
+//! safe.
+//!
+//! One task owns everything: the consumer, the processors' windows, the job join, the offset
+//! ledger. Its loop selects, in priority order, between shutdown, broker acknowledgements of
+//! outputs, a periodic tick (rebalance changes, idle and wall-clock closes, commit) and the
+//! next input message. Acknowledgements come before input so pending outputs drain before
+//! more are created; input is not read at all while `processing.max_in_flight` outputs await
+//! acknowledgement, which bounds memory when the broker is slow.
+//!
+//! `at_least_once`: an input offset is committed only after every window it fed has been
+//! purged and every output it led to is acknowledged. After a crash the restart re-reads from
+//! the committed offsets, rebuilds the open windows, and re-emits any decision whose
+//! acknowledgement was lost, with the same deterministic id.
+//!
+//! `exactly_once`: outputs are produced in a Kafka transaction that also carries the consumed
+//! offsets (up to what open windows still need); every commit interval the transaction is
+//! committed and a new one begun. A `read_committed` consumer sees each decision once. A
+//! transaction that cannot commit is aborted and the pipeline stops with an error, so the
+//! restart resumes from the last committed transaction.
+//!
+//! Known limits: cross-window state (detector baselines, prediction and usage histories,
+//! recent scaling targets) lives in memory; after a restart or a partition move it is
+//! relearned, so decisions that depend on it can differ from an uninterrupted run until it is.
+//! Cluster-scoped processors (performance, workload, scaling, cluster predictions) see the
+//! nodes on this instance's partitions only: with several instances in a group, each answers
+//! for the part of a cluster it holds.
+
+mod output;
+mod state;
+mod txn;
+
+use crate::bus::context::RebalanceContext;
+use crate::bus::{consumer_config, producer_config};
+use crate::config::{Config, Guarantee};
+use crate::engine::builtin::BuiltinEngine;
+use crate::event::codec::EncodeError;
+use crate::stats::Stats;
+use crate::topics::{Catalogue, CatalogueError};
+use futures::StreamExt;
+use output::Pending;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::FutureProducer;
+use state::State;
+use std::future::Future;
+use std::sync::Arc;
+
+/// Why the pipeline stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// A Kafka client could not be created or used.
+    #[error("kafka {operation}: {source}")]
+    Kafka {
+        /// What was being done.
+        operation: &'static str,
+        /// The client error.
+        source: KafkaError,
+    },
+    /// The broker did not take an output; stopping keeps its inputs uncommitted.
+    #[error("deliver to {topic}: {reason}")]
+    Delivery {
+        /// The output topic.
+        topic: String,
+        /// The broker's or client's reason.
+        reason: String,
+    },
+    /// A transaction could not be committed; it was aborted.
+    #[error("transaction {operation}: {source}")]
+    Transaction {
+        /// The step that failed.
+        operation: &'static str,
+        /// The client error.
+        source: KafkaError,
+    },
+    /// An output could not be encoded (a bug: a type and its schema disagree).
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    /// The topic catalogue is invalid.
+    #[error(transparent)]
+    Catalogue(#[from] CatalogueError),
+}
+
+fn kafka(operation: &'static str) -> impl FnOnce(KafkaError) -> PipelineError {
+    move |source| PipelineError::Kafka { operation, source }
+}
+
+/// Runs the pipeline until `shutdown` resolves, then drains acknowledgements and commits.
+pub async fn run(
+    config: Config,
+    stats: Arc<Stats>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), PipelineError> {
+    let catalogue = Catalogue::built_in(&config.kafka.topic_prefix)?;
+    let consumer: StreamConsumer<RebalanceContext> =
+        consumer_config(&config.kafka, &config.kafka.group_id)
+            .set("isolation.level", "read_committed")
+            .create_with_context(RebalanceContext::default())
+            .map_err(kafka("create consumer"))?;
+    let mut producer_settings = producer_config(&config.kafka);
+    let exactly_once = config.processing.guarantee == Guarantee::ExactlyOnce;
+    if exactly_once {
+        producer_settings.set("transactional.id", txn::transactional_id(&config));
+    }
+    let producer: FutureProducer = producer_settings
+        .create()
+        .map_err(kafka("create producer"))?;
+    let inputs: Vec<&str> = state::INPUTS.iter().map(|r| catalogue.name(*r)).collect();
+    consumer.subscribe(&inputs).map_err(kafka("subscribe"))?;
+    let mut transaction = if exactly_once {
+        Some(txn::Transaction::begin(&producer).await?)
+    } else {
+        None
+    };
+    tracing::info!(
+        topics = ?inputs,
+        group = %config.kafka.group_id,
+        guarantee = ?config.processing.guarantee,
+        "pipeline started"
+    );
+
+    let engine = BuiltinEngine::new(config.anomaly.clone());
+    let mut state = State::new(config, catalogue, stats, Box::new(engine));
+    let mut pending = Pending::new();
+    let mut tick = tokio::time::interval(state.config.processing.commit_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
+    let max_in_flight = state.config.processing.max_in_flight;
+
+    loop {
+        tokio::select! {
+            // Shutdown first, then acknowledgements before new input: draining bounds memory.
+            biased;
+            _ = &mut shutdown => break,
+            Some(acked) = pending.next(), if !pending.is_empty() => state.on_acked(acked)?,
+            _ = tick.tick() => {
+                let outputs = state.on_tick(&consumer);
+                state.send(&producer, &mut pending, outputs).await?;
+                match transaction.as_mut() {
+                    Some(t) => t.commit(&producer, &consumer, &mut state).await?,
+                    None => state.commit(&consumer, CommitMode::Async),
+                }
+            }
+            message = consumer.recv(), if pending.len() < max_in_flight => {
+                let outputs = state.on_message(&consumer, message);
+                state.send(&producer, &mut pending, outputs).await?;
+            }
+        }
+    }
+
+    tracing::info!(
+        pending = pending.len(),
+        "pipeline stopping: draining acknowledgements"
+    );
+    let drain_timeout = state.drain_timeout();
+    let drain = async {
+        while let Some(acked) = pending.next().await {
+            state.on_acked(acked)?;
+        }
+        Ok::<(), PipelineError>(())
+    };
+    match tokio::time::timeout(drain_timeout, drain).await {
+        Ok(result) => result?,
+        Err(_) => tracing::warn!("drain timed out; unacknowledged inputs stay uncommitted"),
+    }
+    match transaction.as_mut() {
+        Some(t) => t.finish(&producer, &consumer, &mut state).await?,
+        None => state.commit(&consumer, CommitMode::Sync),
+    }
+    tracing::info!("pipeline stopped");
+    Ok(())
+}

@@ -1,0 +1,529 @@
+//! Everything the `run` loop mutates apart from the clients: the processors, the job join, the
+//! watermarks and the offset ledger, and what to do with each message, tick and
+//! acknowledgement.
+
+use super::output::{Acked, Output, Pending};
+use super::PipelineError;
+use crate::bus::context::RebalanceContext;
+use crate::bus::ledger::OffsetLedger;
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::event::codec::EncodeError;
+use crate::event::{
+    self, AuditKind, AuditRecord, DeadLetter, DecodeError, Encoding, JobEvent, Source,
+    TelemetrySample, WireEvent,
+};
+use crate::processor::jobs::JobTracker;
+use crate::processor::{self, decisions_from, Pending as Closed, Processor};
+use crate::stats::Stats;
+use crate::topics::{Catalogue, TopicRole};
+use crate::window::{Origin, PartitionId, Recorded, Watermarks};
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::TopicPartitionList;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Inputs, in the order their [`PartitionId::topic`] index refers to.
+pub(super) const INPUTS: [TopicRole; 2] = [TopicRole::Telemetry, TopicRole::JobEvents];
+
+pub(super) struct State {
+    pub config: Config,
+    catalogue: Catalogue,
+    stats: Arc<Stats>,
+    processors: Vec<Box<dyn Processor>>,
+    engine: Box<dyn Engine>,
+    jobs: JobTracker,
+    watermarks: Watermarks,
+    ledger: OffsetLedger,
+    produced: bool,
+    /// Longest window interval plus lateness and disorder: how long job history is needed.
+    job_retention_ms: i64,
+}
+
+impl State {
+    pub fn new(
+        config: Config,
+        catalogue: Catalogue,
+        stats: Arc<Stats>,
+        engine: Box<dyn Engine>,
+    ) -> State {
+        let processors = processor::build(&config);
+        let watermarks =
+            Watermarks::new(config.windows.out_of_orderness, config.windows.idle_timeout);
+        let longest = [
+            config.anomaly.interval,
+            config.performance.interval,
+            config.workload.interval,
+            config.prediction.interval,
+            config.scaling.interval,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or_default();
+        let job_retention_ms =
+            (longest + config.windows.allowed_lateness + config.windows.out_of_orderness)
+                .as_millis() as i64;
+        State {
+            jobs: JobTracker::new(config.processing.max_open_keys),
+            config,
+            catalogue,
+            stats,
+            processors,
+            engine,
+            watermarks,
+            ledger: OffsetLedger::default(),
+            produced: false,
+            job_retention_ms,
+        }
+    }
+
+    /// Half the session timeout: long enough to drain, short enough that the group does not
+    /// evict the member first.
+    pub fn drain_timeout(&self) -> Duration {
+        self.config.kafka.session_timeout / 2
+    }
+
+    pub fn on_message(
+        &mut self,
+        consumer: &StreamConsumer<RebalanceContext>,
+        message: Result<BorrowedMessage<'_>, KafkaError>,
+    ) -> Vec<Output> {
+        self.apply_rebalance(consumer);
+        let message = match message {
+            Ok(m) => m,
+            Err(error) => {
+                tracing::warn!(%error, "consume failed");
+                return Vec::new();
+            }
+        };
+        let Some(pid) = self.partition_id(message.topic(), message.partition()) else {
+            tracing::warn!(topic = message.topic(), "message from an unexpected topic");
+            return Vec::new();
+        };
+        let origin = Origin {
+            partition: pid,
+            offset: message.offset(),
+        };
+        self.ledger.consumed(pid, message.offset());
+        let payload = message.payload().unwrap_or_default();
+        let role = INPUTS[pid.topic as usize];
+        let encoding = self.config.encoding(role);
+        let now = Instant::now();
+
+        let mut outputs = match role {
+            TopicRole::Telemetry => {
+                match decode_valid::<TelemetrySample>(payload, encoding, |s| s.validate()) {
+                    Ok(sample) => self.on_sample(&sample, pid, origin, now),
+                    Err(error) => vec![self.dead_letter(&message, origin, &error)],
+                }
+            }
+            TopicRole::JobEvents => {
+                match decode_valid::<JobEvent>(payload, encoding, |j| j.validate()) {
+                    Ok(job) => self.on_job(&job, pid, origin, now),
+                    Err(error) => vec![self.dead_letter(&message, origin, &error)],
+                }
+            }
+            _ => Vec::new(),
+        };
+        outputs.extend(self.close_windows(now));
+        outputs
+    }
+
+    fn on_sample(
+        &mut self,
+        sample: &TelemetrySample,
+        pid: PartitionId,
+        origin: Origin,
+        now: Instant,
+    ) -> Vec<Output> {
+        Stats::bump(&self.stats.events_ok);
+        let recorded: Vec<(&'static str, Recorded)> = self
+            .processors
+            .iter_mut()
+            .map(|p| (p.name(), p.on_sample(sample, Some(origin), now, &self.jobs)))
+            .collect();
+        let scope = sample.key();
+        let outputs = recorded
+            .into_iter()
+            .filter_map(|(name, r)| self.outcome(name, r, &scope, sample.event_time, origin))
+            .collect();
+        self.watermarks
+            .observe(pid, sample.event_time.timestamp_millis(), now);
+        outputs
+    }
+
+    fn on_job(
+        &mut self,
+        job: &JobEvent,
+        pid: PartitionId,
+        origin: Origin,
+        now: Instant,
+    ) -> Vec<Output> {
+        Stats::bump(&self.stats.events_ok);
+        self.jobs.record(job);
+        let recorded: Vec<(&'static str, Recorded)> = self
+            .processors
+            .iter_mut()
+            .map(|p| (p.name(), p.on_job(job, Some(origin), now, &self.jobs)))
+            .collect();
+        let scope = job.key();
+        let outputs = recorded
+            .into_iter()
+            .filter_map(|(name, r)| self.outcome(name, r, &scope, job.event_time, origin))
+            .collect();
+        self.watermarks
+            .observe(pid, job.event_time.timestamp_millis(), now);
+        outputs
+    }
+
+    /// Counts what a processor did with an event, and audits late and refused events.
+    fn outcome(
+        &self,
+        processor: &str,
+        recorded: Recorded,
+        scope: &str,
+        event_time: chrono::DateTime<chrono::Utc>,
+        origin: Origin,
+    ) -> Option<Output> {
+        let (kind, reason) = match recorded {
+            Recorded::Added { .. } => return None,
+            Recorded::Revised => {
+                Stats::bump(&self.stats.revisions);
+                return None;
+            }
+            Recorded::Late => {
+                Stats::bump(&self.stats.late_events);
+                (AuditKind::LateEvent, "beyond the allowed lateness")
+            }
+            Recorded::Refused => {
+                Stats::bump(&self.stats.refused_keys);
+                (AuditKind::KeyRefused, "open-key limit reached")
+            }
+        };
+        Some(self.audit_input(kind, processor, scope, event_time, origin, reason))
+    }
+
+    pub fn on_tick(&mut self, consumer: &StreamConsumer<RebalanceContext>) -> Vec<Output> {
+        self.apply_rebalance(consumer);
+        if let Some(watermark) = self.watermarks.current() {
+            self.jobs.purge(watermark - self.job_retention_ms);
+        }
+        self.close_windows(Instant::now())
+    }
+
+    /// Registers assigned partitions with the watermarks and drops the state of revoked ones.
+    fn apply_rebalance(&mut self, consumer: &StreamConsumer<RebalanceContext>) {
+        let Some(changes) = consumer.context().take_changes() else {
+            return;
+        };
+        let now = Instant::now();
+        for (topic, partition) in changes.revoked {
+            let Some(pid) = self.partition_id(&topic, partition) else {
+                continue;
+            };
+            self.ledger.forget(pid);
+            self.watermarks.remove(pid);
+            let dropped: usize = self
+                .processors
+                .iter_mut()
+                .map(|p| p.drop_partition(pid))
+                .sum();
+            tracing::info!(
+                topic,
+                partition,
+                dropped_windows = dropped,
+                "dropped state of revoked partition"
+            );
+        }
+        for (topic, partition) in changes.assigned {
+            if let Some(pid) = self.partition_id(&topic, partition) {
+                self.watermarks.assign(pid, now);
+            }
+        }
+    }
+
+    fn partition_id(&self, topic: &str, partition: i32) -> Option<PartitionId> {
+        let index = INPUTS
+            .iter()
+            .position(|r| self.catalogue.name(*r) == topic)?;
+        Some(PartitionId {
+            topic: index as u16,
+            partition,
+        })
+    }
+
+    fn close_windows(&mut self, now: Instant) -> Vec<Output> {
+        let watermark = self.watermarks.advance(now).unwrap_or(i64::MIN);
+        let mut outputs = Vec::new();
+        for i in 0..self.processors.len() {
+            for closed in self.processors[i].close(watermark, now, &self.jobs) {
+                let (decisions, holds) = match closed {
+                    Closed::Ready { decisions } => (decisions, Vec::new()),
+                    Closed::Ask {
+                        request,
+                        origins,
+                        revision,
+                    } => {
+                        Stats::bump(&self.stats.windows_closed);
+                        match self.engine.answer(&request) {
+                            Ok(answer) => {
+                                self.processors[i].absorb(&request, &answer);
+                                (
+                                    decisions_from(&request, &answer, revision, Source::Builtin),
+                                    origins,
+                                )
+                            }
+                            Err(error) => {
+                                tracing::warn!(%error, processor = self.processors[i].name(), "engine gave no answer");
+                                (Vec::new(), origins)
+                            }
+                        }
+                    }
+                };
+                for decision in decisions {
+                    let role = decision.role();
+                    match decision.encode(self.config.encoding(role)) {
+                        Ok(payload) => outputs.push(Output {
+                            role,
+                            key: decision.key().as_bytes().to_vec(),
+                            payload,
+                            holds: holds.clone(),
+                            decision: true,
+                        }),
+                        Err(error) => tracing::error!(%error, "decision not encodable; dropped"),
+                    }
+                }
+            }
+        }
+        outputs
+    }
+
+    fn encode<T: WireEvent>(&self, role: TopicRole, event: &T) -> Result<Vec<u8>, EncodeError> {
+        event::encode(event, self.config.encoding(role))
+    }
+
+    fn dead_letter(
+        &self,
+        message: &BorrowedMessage<'_>,
+        origin: Origin,
+        error: &DecodeError,
+    ) -> Output {
+        Stats::bump(&self.stats.dead_letters);
+        tracing::debug!(
+            topic = message.topic(),
+            partition = message.partition(),
+            offset = message.offset(),
+            %error,
+            "dead letter"
+        );
+        let letter = DeadLetter {
+            schema_version: event::output::SCHEMA_VERSION,
+            source_topic: message.topic().to_owned(),
+            partition: message.partition(),
+            offset: message.offset(),
+            key: message.key().map(<[u8]>::to_vec),
+            payload: message.payload().unwrap_or_default().to_vec(),
+            reason: error.to_string(),
+            error_kind: error.kind().to_owned(),
+            message_timestamp: message
+                .timestamp()
+                .to_millis()
+                .and_then(event::time::from_millis),
+        };
+        let payload = self
+            .encode(TopicRole::DeadLetters, &letter)
+            .unwrap_or_else(|e| {
+                // A dead letter must never be lost: fall back to JSON, which these plain fields
+                // always encode to.
+                tracing::error!(error = %e, "dead letter not encodable in the configured encoding");
+                event::encode(&letter, Encoding::Json)
+                    .unwrap_or_else(|_| letter.reason.clone().into_bytes())
+            });
+        Output {
+            role: TopicRole::DeadLetters,
+            key: message.key().map(<[u8]>::to_vec).unwrap_or_default(),
+            payload,
+            holds: vec![origin],
+            decision: false,
+        }
+    }
+
+    fn audit_input(
+        &self,
+        kind: AuditKind,
+        processor: &str,
+        scope: &str,
+        event_time: chrono::DateTime<chrono::Utc>,
+        origin: Origin,
+        reason: &str,
+    ) -> Output {
+        let topic = self.catalogue.name(INPUTS[origin.partition.topic as usize]);
+        let id = format!(
+            "{kind:?}:{processor}:{topic}:{}:{}",
+            origin.partition.partition, origin.offset
+        );
+        let record = AuditRecord {
+            id,
+            schema_version: event::output::SCHEMA_VERSION,
+            kind,
+            decision_id: None,
+            scope: scope.to_owned(),
+            window: None,
+            event_time: Some(event_time),
+            details: BTreeMap::from([
+                ("processor".to_string(), processor.to_string()),
+                ("reason".to_string(), reason.to_string()),
+                ("source_topic".to_string(), topic.to_string()),
+                (
+                    "partition".to_string(),
+                    origin.partition.partition.to_string(),
+                ),
+                ("offset".to_string(), origin.offset.to_string()),
+                (
+                    "watermark".to_string(),
+                    self.watermarks.current().unwrap_or_default().to_string(),
+                ),
+            ]),
+        };
+        let payload = self.encode(TopicRole::Audit, &record).unwrap_or_default();
+        Output {
+            role: TopicRole::Audit,
+            key: scope.as_bytes().to_vec(),
+            payload,
+            holds: vec![origin],
+            decision: false,
+        }
+    }
+
+    pub async fn send(
+        &mut self,
+        producer: &FutureProducer,
+        pending: &mut Pending,
+        outputs: Vec<Output>,
+    ) -> Result<(), PipelineError> {
+        for output in outputs {
+            let topic = self.catalogue.name(output.role).to_owned();
+            let mut record = FutureRecord::to(&topic)
+                .key(&output.key)
+                .payload(&output.payload);
+            let delivery = loop {
+                match producer.send_result(record) {
+                    Ok(delivery) => break delivery,
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                        record = back;
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    Err((error, _)) => {
+                        return Err(PipelineError::Delivery {
+                            topic,
+                            reason: error.to_string(),
+                        })
+                    }
+                }
+            };
+            self.produced = true;
+            for origin in &output.holds {
+                self.ledger.hold(origin.partition, origin.offset);
+            }
+            if output.decision {
+                Stats::bump(&self.stats.decisions_out);
+            }
+            let (holds, decision) = (output.holds, output.decision);
+            pending.push(Box::pin(async move {
+                let result = match delivery.await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err((error, _))) => Err(error.to_string()),
+                    Err(_) => Err("producer dropped the delivery".to_string()),
+                };
+                Acked {
+                    topic,
+                    holds,
+                    decision,
+                    result,
+                }
+            }));
+        }
+        Ok(())
+    }
+
+    pub fn on_acked(&mut self, acked: Acked) -> Result<(), PipelineError> {
+        if let Err(reason) = acked.result {
+            // The idempotent producer already retried until its delivery timeout; the inputs
+            // stay uncommitted and a restart re-reads them.
+            return Err(PipelineError::Delivery {
+                topic: acked.topic,
+                reason,
+            });
+        }
+        for origin in &acked.holds {
+            self.ledger.release(origin.partition, origin.offset);
+        }
+        if acked.decision {
+            Stats::bump(&self.stats.decisions_acked);
+        }
+        Ok(())
+    }
+
+    /// Offsets safe to commit now. Inside a transaction the outputs commit atomically with the
+    /// offsets, so only open windows hold offsets back (`in_transaction`).
+    pub fn committable(&mut self, in_transaction: bool) -> Vec<(PartitionId, i64)> {
+        let mut held = HashMap::new();
+        for p in &self.processors {
+            processor::merge_held(&mut held, p.held_offsets());
+        }
+        self.ledger.to_commit(&held, in_transaction)
+    }
+
+    pub fn offset_list(&self, offsets: &[(PartitionId, i64)]) -> TopicPartitionList {
+        let mut tpl = TopicPartitionList::new();
+        for (pid, offset) in offsets {
+            let topic = self.catalogue.name(INPUTS[pid.topic as usize]);
+            if let Err(error) =
+                tpl.add_partition_offset(topic, pid.partition, rdkafka::Offset::Offset(*offset))
+            {
+                tracing::warn!(%error, "cannot list offset for commit");
+            }
+        }
+        tpl
+    }
+
+    pub fn committed(&mut self, offsets: &[(PartitionId, i64)]) {
+        Stats::bump(&self.stats.commits);
+        offsets
+            .iter()
+            .for_each(|(pid, offset)| self.ledger.committed(*pid, *offset));
+        self.produced = false;
+    }
+
+    pub fn produced_since_commit(&self) -> bool {
+        self.produced
+    }
+
+    /// At-least-once commit of what no open window and no unacknowledged output needs.
+    pub fn commit(&mut self, consumer: &StreamConsumer<RebalanceContext>, mode: CommitMode) {
+        let offsets = self.committable(false);
+        if offsets.is_empty() {
+            return;
+        }
+        match consumer.commit(&self.offset_list(&offsets), mode) {
+            Ok(()) => self.committed(&offsets),
+            // Not fatal: the next tick commits again, and until then a restart only re-reads.
+            Err(error) => tracing::warn!(%error, "offset commit failed"),
+        }
+    }
+}
+
+fn decode_valid<T: WireEvent>(
+    payload: &[u8],
+    encoding: Encoding,
+    validate: impl FnOnce(&T) -> Result<(), DecodeError>,
+) -> Result<T, DecodeError> {
+    let event = event::decode::<T>(payload, encoding)?;
+    validate(&event)?;
+    Ok(event)
+}
