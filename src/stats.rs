@@ -18,6 +18,8 @@ pub struct Stats {
     pub revisions: AtomicU64,
     /// Windows closed.
     pub windows_closed: AtomicU64,
+    /// Windows re-read after a restart whose decisions an earlier transaction published.
+    pub replayed_windows: AtomicU64,
     /// Decisions handed to the producer.
     pub decisions_out: AtomicU64,
     /// Decisions published and acknowledged.
@@ -41,6 +43,8 @@ pub struct StatsSnapshot {
     pub revisions: u64,
     /// See [`Stats::windows_closed`].
     pub windows_closed: u64,
+    /// See [`Stats::replayed_windows`].
+    pub replayed_windows: u64,
     /// See [`Stats::decisions_out`].
     pub decisions_out: u64,
     /// See [`Stats::decisions_acked`].
@@ -65,6 +69,7 @@ impl Stats {
             refused_keys: get(&self.refused_keys),
             revisions: get(&self.revisions),
             windows_closed: get(&self.windows_closed),
+            replayed_windows: get(&self.replayed_windows),
             decisions_out: get(&self.decisions_out),
             decisions_acked: get(&self.decisions_acked),
             commits: get(&self.commits),

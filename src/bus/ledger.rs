@@ -82,6 +82,17 @@ impl OffsetLedger {
         out
     }
 
+    /// Like [`OffsetLedger::to_commit`], but every consumed partition, moved or not (a
+    /// transaction rewrites the commit metadata of all of them).
+    pub fn positions(
+        &mut self,
+        window_holds: &HashMap<PartitionId, i64>,
+        ignore_output_holds: bool,
+    ) -> Vec<(PartitionId, i64)> {
+        self.committed.clear();
+        self.to_commit(window_holds, ignore_output_holds)
+    }
+
     /// Records that `offset` was committed for `partition`.
     pub fn committed(&mut self, partition: PartitionId, offset: i64) {
         self.committed.insert(partition, offset);

@@ -245,6 +245,19 @@ pub enum EngineRequest {
     Scaling(ScalingRequest),
 }
 
+impl EngineRequest {
+    /// The window the request is about.
+    pub fn window(&self) -> WindowBounds {
+        match self {
+            EngineRequest::Anomaly(r) => r.window,
+            EngineRequest::Performance(r) => r.window,
+            EngineRequest::Workload(r) => r.window,
+            EngineRequest::Prediction(r) => r.window,
+            EngineRequest::Scaling(r) => r.window,
+        }
+    }
+}
+
 /// Any answer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EngineAnswer {

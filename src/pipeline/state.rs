@@ -6,15 +6,15 @@ use super::output::{Acked, Output, Pending};
 use super::PipelineError;
 use crate::bus::context::RebalanceContext;
 use crate::bus::ledger::OffsetLedger;
-use crate::config::Config;
-use crate::engine::Engine;
+use crate::config::{Config, Guarantee};
+use crate::engine::{Engine, EngineRequest};
 use crate::event::codec::EncodeError;
 use crate::event::{
     self, AuditKind, AuditRecord, DeadLetter, DecodeError, Encoding, JobEvent, Source,
     TelemetrySample, WireEvent,
 };
 use crate::processor::jobs::JobTracker;
-use crate::processor::{self, decisions_from, Pending as Closed, Processor};
+use crate::processor::{self, decisions_from, Decision, Pending as Closed, Processor};
 use crate::stats::Stats;
 use crate::topics::{Catalogue, TopicRole};
 use crate::window::{Origin, PartitionId, Recorded, Watermarks};
@@ -27,6 +27,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
+
+/// Prefix of the commit metadata that records the watermark of an exactly-once commit.
+const EMITTED_THROUGH: &str = "fabric-ai:emitted_through=";
 
 /// Inputs, in the order their [`PartitionId::topic`] index refers to.
 pub(super) const INPUTS: [TopicRole; 2] = [TopicRole::Telemetry, TopicRole::JobEvents];
@@ -41,6 +44,10 @@ pub(super) struct State {
     watermarks: Watermarks,
     ledger: OffsetLedger,
     produced: bool,
+    /// Exactly-once only: per partition, the watermark recorded with its last committed
+    /// transaction. Every window ending at or before it was published in that transaction or
+    /// an earlier one, so it is not published again when its input is re-read.
+    emitted_through: HashMap<PartitionId, i64>,
     /// Longest window interval plus lateness and disorder: how long job history is needed.
     job_retention_ms: i64,
 }
@@ -78,6 +85,7 @@ impl State {
             watermarks,
             ledger: OffsetLedger::default(),
             produced: false,
+            emitted_through: HashMap::new(),
             job_retention_ms,
         }
     }
@@ -240,11 +248,62 @@ impl State {
                 "dropped state of revoked partition"
             );
         }
-        for (topic, partition) in changes.assigned {
-            if let Some(pid) = self.partition_id(&topic, partition) {
+        for (topic, partition) in &changes.assigned {
+            if let Some(pid) = self.partition_id(topic, *partition) {
                 self.watermarks.assign(pid, now);
             }
         }
+        if self.config.processing.guarantee == Guarantee::ExactlyOnce
+            && !changes.assigned.is_empty()
+        {
+            self.load_emitted_through(consumer, &changes.assigned);
+        }
+    }
+
+    /// Reads the watermark stored with each assigned partition's committed offset.
+    fn load_emitted_through(
+        &mut self,
+        consumer: &StreamConsumer<RebalanceContext>,
+        assigned: &[(String, i32)],
+    ) {
+        let mut tpl = TopicPartitionList::new();
+        for (topic, partition) in assigned {
+            tpl.add_partition(topic, *partition);
+        }
+        match consumer.committed_offsets(tpl, Duration::from_secs(10)) {
+            Ok(committed) => {
+                for e in committed.elements() {
+                    let through = e
+                        .metadata()
+                        .strip_prefix(EMITTED_THROUGH)
+                        .and_then(|v| v.parse().ok());
+                    if let (Some(pid), Some(through)) =
+                        (self.partition_id(e.topic(), e.partition()), through)
+                    {
+                        self.emitted_through.insert(pid, through);
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot read committed offsets; replayed windows may be published again")
+            }
+        }
+    }
+
+    /// Whether a window ending at `end_ms`, fed by `origins`, was already published by an
+    /// earlier transaction (exactly-once restarts and partition moves).
+    fn already_published(&self, end_ms: i64, origins: &[Origin]) -> bool {
+        let through = |p: &PartitionId| self.emitted_through.get(p).copied().unwrap_or(i64::MIN);
+        if origins.is_empty() {
+            let floor = self
+                .emitted_through
+                .values()
+                .copied()
+                .min()
+                .unwrap_or(i64::MIN);
+            return !self.emitted_through.is_empty() && end_ms <= floor;
+        }
+        origins.iter().all(|o| end_ms <= through(&o.partition))
     }
 
     fn partition_id(&self, topic: &str, partition: i32) -> Option<PartitionId> {
@@ -263,44 +322,72 @@ impl State {
         for i in 0..self.processors.len() {
             for closed in self.processors[i].close(watermark, now, &self.jobs) {
                 let (decisions, holds) = match closed {
-                    Closed::Ready { decisions } => (decisions, Vec::new()),
+                    Closed::Ready { decisions } => {
+                        let fresh = |d: &Decision| {
+                            !self.already_published(d.header().window.end.timestamp_millis(), &[])
+                        };
+                        (decisions.into_iter().filter(fresh).collect(), Vec::new())
+                    }
                     Closed::Ask {
                         request,
                         origins,
                         revision,
                     } => {
-                        Stats::bump(&self.stats.windows_closed);
-                        match self.engine.answer(&request) {
-                            Ok(answer) => {
-                                self.processors[i].absorb(&request, &answer);
-                                (
-                                    decisions_from(&request, &answer, revision, Source::Builtin),
-                                    origins,
-                                )
-                            }
-                            Err(error) => {
-                                tracing::warn!(%error, processor = self.processors[i].name(), "engine gave no answer");
-                                (Vec::new(), origins)
-                            }
-                        }
+                        let decisions = self.answer_window(i, &request, &origins, revision);
+                        (decisions, origins)
                     }
                 };
-                for decision in decisions {
-                    let role = decision.role();
-                    match decision.encode(self.config.encoding(role)) {
-                        Ok(payload) => outputs.push(Output {
-                            role,
-                            key: decision.key().as_bytes().to_vec(),
-                            payload,
-                            holds: holds.clone(),
-                            decision: true,
-                        }),
-                        Err(error) => tracing::error!(%error, "decision not encodable; dropped"),
-                    }
-                }
+                outputs.extend(
+                    decisions
+                        .into_iter()
+                        .filter_map(|d| self.decision_output(d, &holds)),
+                );
             }
         }
         outputs
+    }
+
+    /// Asks the engine about one closed window of processor `i` and turns the answer into
+    /// decisions; a window an earlier transaction already published only teaches the processor.
+    fn answer_window(
+        &mut self,
+        i: usize,
+        request: &EngineRequest,
+        origins: &[Origin],
+        revision: u32,
+    ) -> Vec<Decision> {
+        Stats::bump(&self.stats.windows_closed);
+        let answer = match self.engine.answer(request) {
+            Ok(answer) => answer,
+            Err(error) => {
+                let processor = self.processors[i].name();
+                tracing::warn!(%error, processor, "engine gave no answer");
+                return Vec::new();
+            }
+        };
+        self.processors[i].absorb(request, &answer);
+        if self.already_published(request.window().end.timestamp_millis(), origins) {
+            Stats::bump(&self.stats.replayed_windows);
+            return Vec::new();
+        }
+        decisions_from(request, &answer, revision, Source::Builtin)
+    }
+
+    fn decision_output(&self, decision: Decision, holds: &[Origin]) -> Option<Output> {
+        let role = decision.role();
+        match decision.encode(self.config.encoding(role)) {
+            Ok(payload) => Some(Output {
+                role,
+                key: decision.key().as_bytes().to_vec(),
+                payload,
+                holds: holds.to_vec(),
+                decision: true,
+            }),
+            Err(error) => {
+                tracing::error!(%error, "decision not encodable; dropped");
+                None
+            }
+        }
     }
 
     fn encode<T: WireEvent>(&self, role: TopicRole, event: &T) -> Result<Vec<u8>, EncodeError> {
@@ -476,17 +563,30 @@ impl State {
         for p in &self.processors {
             processor::merge_held(&mut held, p.held_offsets());
         }
-        self.ledger.to_commit(&held, in_transaction)
+        if in_transaction {
+            self.ledger.positions(&held, true)
+        } else {
+            self.ledger.to_commit(&held, false)
+        }
     }
 
-    pub fn offset_list(&self, offsets: &[(PartitionId, i64)]) -> TopicPartitionList {
+    /// The offsets as a commit list. Inside a transaction each carries the current watermark
+    /// as metadata (see `emitted_through`).
+    pub fn offset_list(
+        &self,
+        offsets: &[(PartitionId, i64)],
+        in_transaction: bool,
+    ) -> TopicPartitionList {
         let mut tpl = TopicPartitionList::new();
+        let watermark = self.watermarks.current();
         for (pid, offset) in offsets {
             let topic = self.catalogue.name(INPUTS[pid.topic as usize]);
-            if let Err(error) =
-                tpl.add_partition_offset(topic, pid.partition, rdkafka::Offset::Offset(*offset))
-            {
+            let mut element = tpl.add_partition(topic, pid.partition);
+            if let Err(error) = element.set_offset(rdkafka::Offset::Offset(*offset)) {
                 tracing::warn!(%error, "cannot list offset for commit");
+            }
+            if let (true, Some(w)) = (in_transaction, watermark) {
+                element.set_metadata(format!("{EMITTED_THROUGH}{w}"));
             }
         }
         tpl
@@ -510,7 +610,7 @@ impl State {
         if offsets.is_empty() {
             return;
         }
-        match consumer.commit(&self.offset_list(&offsets), mode) {
+        match consumer.commit(&self.offset_list(&offsets, false), mode) {
             Ok(()) => self.committed(&offsets),
             // Not fatal: the next tick commits again, and until then a restart only re-reads.
             Err(error) => tracing::warn!(%error, "offset commit failed"),

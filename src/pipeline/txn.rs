@@ -77,7 +77,7 @@ impl Transaction {
         if offsets.is_empty() && !self.dirty && !state.produced_since_commit() {
             return Ok(());
         }
-        let tpl = state.offset_list(&offsets);
+        let tpl = state.offset_list(&offsets, true);
         let metadata = consumer
             .group_metadata()
             .ok_or_else(|| PipelineError::Transaction {
@@ -116,7 +116,7 @@ impl Transaction {
     ) -> Result<(), PipelineError> {
         self.dirty = true;
         let offsets = state.committable(true);
-        let tpl = state.offset_list(&offsets);
+        let tpl = state.offset_list(&offsets, true);
         if tpl.count() > 0 {
             let metadata = consumer
                 .group_metadata()
