@@ -13,11 +13,9 @@ use chrono::{TimeZone, Utc};
 use fabric_ai::config::{Config, Guarantee};
 use fabric_ai::event::{self, Anomaly, Encoding};
 use fabric_ai::simulate::{Incident, SimConfig, Simulator};
-use fabric_ai::stats::Stats;
 use fabric_ai::topics::TopicRole;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const OUTPUTS: [TopicRole; 3] = [
@@ -60,50 +58,10 @@ fn config(test: &str, guarantee: Guarantee) -> Config {
     config
 }
 
-/// Every decision on the output topics, as (topic role, id) in publication order per topic.
-fn decisions(config: &Config) -> Vec<(TopicRole, String, Vec<u8>)> {
-    let catalogue = fabric_ai::topics::Catalogue::built_in(&config.kafka.topic_prefix).unwrap();
-    let mut out = Vec::new();
-    for role in OUTPUTS {
-        for (_, payload) in common::read_all(config, catalogue.name(role)) {
-            let json: serde_json::Value = serde_json::from_slice(&payload).unwrap();
-            out.push((role, json["id"].as_str().unwrap().to_owned(), payload));
-        }
-    }
-    out
-}
-
-/// The uninterrupted reference: the same input, processed in-process from start to end.
-async fn reference(config: &Config) -> Vec<(TopicRole, String, Vec<u8>)> {
+async fn reference(config: &Config) -> Vec<common::Published> {
     common::create_topics(config, 3).await;
-    let report = fabric_ai::simulate::sink::write_to_kafka(
-        &mut simulation(),
-        config,
-        None,
-        std::future::pending(),
-        |_| {},
-    )
-    .await
-    .unwrap();
-    let stats = Arc::new(Stats::default());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let run = tokio::spawn(fabric_ai::pipeline::run(
-        config.clone(),
-        stats.clone(),
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    let total = report.samples + report.job_events;
-    common::wait_until("reference run done", Duration::from_secs(120), || {
-        let s = stats.snapshot();
-        s.events_ok == total && s.decisions_acked == s.decisions_out && s.windows_closed > 0
-    })
-    .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    stop.send(()).unwrap();
-    run.await.unwrap().unwrap();
-    decisions(config)
+    common::run_to_completion(config, &mut simulation()).await;
+    common::decisions(config, &OUTPUTS)
 }
 
 fn spawn_run(config_path: &std::path::Path) -> Child {
@@ -150,7 +108,7 @@ async fn crash_and_compare(guarantee: Guarantee) {
     let deadline = killed_at + Duration::from_secs(30);
     loop {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let published = decisions(&config).len();
+        let published = common::decisions(&config, &OUTPUTS).len();
         if published > 20 || Instant::now() > deadline {
             break;
         }
@@ -160,7 +118,7 @@ async fn crash_and_compare(guarantee: Guarantee) {
         .status()
         .unwrap();
     first.wait().unwrap();
-    let before_restart = decisions(&config).len();
+    let before_restart = common::decisions(&config, &OUTPUTS).len();
     assert!(
         !writer.is_finished(),
         "the input must still be arriving when the processor dies"
@@ -175,7 +133,7 @@ async fn crash_and_compare(guarantee: Guarantee) {
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let ids: BTreeSet<String> = decisions(&config)
+        let ids: BTreeSet<String> = common::decisions(&config, &OUTPUTS)
             .into_iter()
             .map(|(_, id, _)| id)
             .collect();
@@ -183,14 +141,14 @@ async fn crash_and_compare(guarantee: Guarantee) {
             break;
         }
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::time::sleep(config.windows.idle_timeout + Duration::from_secs(2)).await;
     Command::new("kill")
         .args(["-TERM", &second.id().to_string()])
         .status()
         .unwrap();
     assert_eq!(second.wait().unwrap().code(), Some(0));
 
-    let got = decisions(&config);
+    let got = common::decisions(&config, &OUTPUTS);
     let got_ids: BTreeSet<String> = got.iter().map(|(_, id, _)| id.clone()).collect();
     let missing: Vec<_> = expected_ids.difference(&got_ids).collect();
     let extra: Vec<_> = got_ids.difference(&expected_ids).collect();
@@ -209,7 +167,7 @@ async fn crash_and_compare(guarantee: Guarantee) {
     }
 
     // Anomalies keep their shape across the crash.
-    let shape = |list: &[(TopicRole, String, Vec<u8>)]| -> BTreeMap<String, String> {
+    let shape = |list: &[common::Published]| -> BTreeMap<String, String> {
         list.iter()
             .filter(|(role, _, _)| *role == TopicRole::Anomalies)
             .map(|(_, id, payload)| {

@@ -23,6 +23,11 @@ pub fn base_client_config(kafka: &KafkaConfig) -> ClientConfig {
 /// acknowledged.
 pub fn consumer_config(kafka: &KafkaConfig, group_id: &str) -> ClientConfig {
     let mut config = base_client_config(kafka);
+    // Incremental rebalancing: a member keeps its partitions (and their windows) when another
+    // joins or leaves, and only moved partitions are re-read. Overridable in `kafka.client`.
+    if !kafka.client.contains_key("partition.assignment.strategy") {
+        config.set("partition.assignment.strategy", "cooperative-sticky");
+    }
     config
         .set("group.id", group_id)
         .set("enable.auto.commit", "false")

@@ -93,7 +93,18 @@ pub struct WindowStore<K, A> {
     open: BTreeMap<(i64, K), OpenWindow<A>>,
     windows_per_key: HashMap<K, u32>,
     watermark: Option<i64>,
+    /// Per key, the end of its latest emitted window: an event for a window of the key that
+    /// ended there or earlier, and is no longer kept, is late. Lateness is judged per key, not
+    /// against the watermark, because the watermark moves back when a partition with older
+    /// data is assigned (a rebalance); that partition's keys are then not late.
+    closed_through: HashMap<K, i64>,
+    /// Horizon at the last eviction from `closed_through`.
+    evicted_at: i64,
 }
+
+/// Events this far behind the watermark are late even for a key with no emitted window (a
+/// key not seen for that long, or never), so forgotten keys cannot reopen old windows.
+const LATE_HORIZON_MS: i64 = 3_600_000;
 
 impl<K: Ord + Hash + Clone, A: Default + Clone> WindowStore<K, A> {
     /// An empty store cutting windows by `spec`.
@@ -104,6 +115,8 @@ impl<K: Ord + Hash + Clone, A: Default + Clone> WindowStore<K, A> {
             open: BTreeMap::new(),
             windows_per_key: HashMap::new(),
             watermark: None,
+            closed_through: HashMap::new(),
+            evicted_at: i64::MIN,
         }
     }
 
@@ -126,13 +139,18 @@ impl<K: Ord + Hash + Clone, A: Default + Clone> WindowStore<K, A> {
         mut update: impl FnMut(&mut A),
     ) -> Recorded {
         let size = self.spec.size_ms();
-        let purged_below = self
+        let closed_through = self.closed_through.get(key).copied().unwrap_or(i64::MIN);
+        let horizon = self
             .watermark
-            .map_or(i64::MIN, |w| w.saturating_sub(self.lateness_ms()));
+            .map_or(i64::MIN, |w| w.saturating_sub(LATE_HORIZON_MS));
         let starts: Vec<i64> = self
             .spec
             .starts_for(ts_ms)
-            .filter(|start| start + size > purged_below)
+            .filter(|start| {
+                let end = start + size;
+                self.open.contains_key(&(end, key.clone()))
+                    || (end > closed_through && end > horizon)
+            })
             .collect();
         if starts.is_empty() {
             return Recorded::Late;
@@ -202,7 +220,7 @@ impl<K: Ord + Hash + Clone, A: Default + Clone> WindowStore<K, A> {
     /// and every emitted window changed since, in order of end then key; purges windows past
     /// the allowed lateness.
     pub fn take_closed(&mut self, watermark_ms: i64, now: Instant) -> Vec<ClosedWindow<K, A>> {
-        let watermark = self.watermark.map_or(watermark_ms, |w| w.max(watermark_ms));
+        let watermark = watermark_ms;
         self.watermark = Some(watermark);
         let purge_up_to = watermark.saturating_sub(self.lateness_ms());
         let wait = self
@@ -240,6 +258,8 @@ impl<K: Ord + Hash + Clone, A: Default + Clone> WindowStore<K, A> {
                 w.emitted += 1;
                 (w.emitted - 1, w.start_ms, w.agg.clone(), w.origins.clone())
             };
+            let through = self.closed_through.entry(id.1.clone()).or_insert(i64::MIN);
+            *through = (*through).max(id.0);
             closed.push(ClosedWindow {
                 key: id.1,
                 start_ms,
@@ -258,6 +278,14 @@ impl<K: Ord + Hash + Clone, A: Default + Clone> WindowStore<K, A> {
             }
             let ((_, key), _) = entry.remove_entry();
             self.forget_window_of(&key);
+        }
+
+        // Keys whose last emission is beyond the horizon are covered by it; forget them now
+        // and then (not on every call: this walks every key).
+        let horizon = watermark.saturating_sub(LATE_HORIZON_MS);
+        if horizon > self.evicted_at.saturating_add(LATE_HORIZON_MS / 4) {
+            self.closed_through.retain(|_, end| *end >= horizon);
+            self.evicted_at = horizon;
         }
         closed
     }
@@ -402,6 +430,29 @@ mod tests {
         assert!(s.take_closed(90_000, now()).is_empty());
         assert_eq!(s.open_windows(), 0);
         assert_eq!(s.record(&"a", 30_000, None, now(), |_| {}), Recorded::Late);
+    }
+
+    #[test]
+    fn lateness_is_judged_per_key_so_keys_of_a_moved_partition_are_not_late() {
+        let mut s = store(limits(10, 0, None));
+        s.record(&"a", 10_000, None, now(), |v| v.push(1));
+        assert_eq!(s.take_closed(120_000, now()).len(), 1);
+        // "b" arrives late in event time (its partition was just assigned): not late.
+        assert_eq!(
+            s.record(&"b", 10_000, None, now(), |v| v.push(2)),
+            Recorded::Added { windows: 1 }
+        );
+        // "a" already had that window decided: late.
+        assert_eq!(s.record(&"a", 20_000, None, now(), |_| {}), Recorded::Late);
+        // The watermark moved back to the new partition's pace; "b" closes when it passes.
+        let closed = s.take_closed(60_000, now());
+        assert_eq!(
+            (closed.len(), closed[0].key, closed[0].agg.clone()),
+            (1, "b", vec![2])
+        );
+        // Beyond the horizon everything is late.
+        s.take_closed(10_000_000, now());
+        assert_eq!(s.record(&"c", 10_000, None, now(), |_| {}), Recorded::Late);
     }
 
     #[test]

@@ -210,3 +210,64 @@ pub async fn produce_raw(config: &Config, topic: &str, messages: &[(Option<&[u8]
             .expect("delivered");
     }
 }
+
+/// A published decision: its topic role, its id and its bytes.
+pub type Published = (fabric_ai::topics::TopicRole, String, Vec<u8>);
+
+/// Every decision on the `roles` output topics, in publication order per topic.
+pub fn decisions(config: &Config, roles: &[fabric_ai::topics::TopicRole]) -> Vec<Published> {
+    let catalogue = Catalogue::built_in(&config.kafka.topic_prefix).unwrap();
+    let mut out = Vec::new();
+    for role in roles {
+        for (_, payload) in read_all(config, catalogue.name(*role)) {
+            let json: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+            out.push((*role, json["id"].as_str().unwrap().to_owned(), payload));
+        }
+    }
+    out
+}
+
+/// Writes `sim` to the input topics, runs the pipeline in-process until every input is
+/// processed and every decision acknowledged, and stops it.
+pub async fn run_to_completion(config: &Config, sim: &mut fabric_ai::simulate::Simulator) {
+    use fabric_ai::stats::Stats;
+    use std::sync::Arc;
+    let report = fabric_ai::simulate::sink::write_to_kafka(
+        sim,
+        config,
+        None,
+        std::future::pending(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let stats = Arc::new(Stats::default());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(fabric_ai::pipeline::run(
+        config.clone(),
+        stats.clone(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let total = report.samples + report.job_events;
+    wait_until("the run to finish", Duration::from_secs(120), || {
+        let s = stats.snapshot();
+        s.events_ok == total && s.decisions_acked == s.decisions_out && s.windows_closed > 0
+    })
+    .await;
+    // Let every partition turn idle, so the watermark reaches the end of the input the way it
+    // does in any run that stays up that long, then let the last decisions be acknowledged.
+    tokio::time::sleep(config.windows.idle_timeout + Duration::from_secs(2)).await;
+    wait_until(
+        "the last decisions acknowledged",
+        Duration::from_secs(30),
+        || {
+            let s = stats.snapshot();
+            s.decisions_acked == s.decisions_out
+        },
+    )
+    .await;
+    stop.send(()).unwrap();
+    run.await.unwrap().unwrap();
+}
