@@ -4,6 +4,7 @@
 //! involves two settings names both. [`Config::load`] is the only way in, so every running
 //! component sees a validated configuration.
 
+use crate::engine::gate::GatingConfig;
 use crate::engine::request::{Constraints, Goals};
 use crate::event::{Encoding, Metric};
 use crate::topics::TopicRole;
@@ -72,6 +73,8 @@ pub struct Config {
     pub prediction: PredictionConfig,
     /// The scaling processor.
     pub scaling: ScalingConfig,
+    /// Confidence thresholds of the decisions that are acted on.
+    pub gating: GatingConfig,
 }
 
 /// Kafka connection settings.
@@ -401,6 +404,7 @@ impl Config {
 
     /// Checks ranges and cross-field rules.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.gating.validate()?;
         if self.kafka.bootstrap_servers.trim().is_empty() {
             return Err(invalid("kafka.bootstrap_servers", "must not be empty"));
         }

@@ -22,6 +22,10 @@ pub struct Stats {
     pub replayed_windows: AtomicU64,
     /// Decisions handed to the producer.
     pub decisions_out: AtomicU64,
+    /// Decisions held back by confidence gating (audited only).
+    pub decisions_rejected: AtomicU64,
+    /// Windows the built-in engine answered because the remote engine could not.
+    pub fallbacks: AtomicU64,
     /// Decisions published and acknowledged.
     pub decisions_acked: AtomicU64,
     /// Offset commits issued.
@@ -47,6 +51,10 @@ pub struct StatsSnapshot {
     pub replayed_windows: u64,
     /// See [`Stats::decisions_out`].
     pub decisions_out: u64,
+    /// See [`Stats::decisions_rejected`].
+    pub decisions_rejected: u64,
+    /// See [`Stats::fallbacks`].
+    pub fallbacks: u64,
     /// See [`Stats::decisions_acked`].
     pub decisions_acked: u64,
     /// See [`Stats::commits`].
@@ -71,6 +79,8 @@ impl Stats {
             windows_closed: get(&self.windows_closed),
             replayed_windows: get(&self.replayed_windows),
             decisions_out: get(&self.decisions_out),
+            decisions_rejected: get(&self.decisions_rejected),
+            fallbacks: get(&self.fallbacks),
             decisions_acked: get(&self.decisions_acked),
             commits: get(&self.commits),
         }

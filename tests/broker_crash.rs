@@ -15,7 +15,7 @@ use fabric_ai::event::{self, Anomaly, Encoding};
 use fabric_ai::simulate::{Incident, SimConfig, Simulator};
 use fabric_ai::topics::TopicRole;
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const OUTPUTS: [TopicRole; 3] = [
@@ -47,6 +47,7 @@ fn simulation() -> Simulator {
 
 fn config(test: &str, guarantee: Guarantee) -> Config {
     let mut config = common::unique_config(test);
+    common::publish_everything(&mut config);
     config.windows.idle_timeout = Duration::from_secs(3);
     // The killed member leaves the group only when its session times out: keep it short.
     config.kafka.session_timeout = Duration::from_secs(6);
@@ -64,13 +65,15 @@ async fn reference(config: &Config) -> Vec<common::Published> {
     common::decisions(config, &OUTPUTS)
 }
 
-fn spawn_run(config_path: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_fabric-ai"))
-        .args(["run", "--config"])
-        .arg(config_path)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+fn spawn_run(config_path: &std::path::Path) -> common::Reaped {
+    common::Reaped(
+        Command::new(env!("CARGO_BIN_EXE_fabric-ai"))
+            .args(["run", "--config"])
+            .arg(config_path)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
 }
 
 async fn crash_and_compare(guarantee: Guarantee) {
@@ -114,10 +117,10 @@ async fn crash_and_compare(guarantee: Guarantee) {
         }
     }
     Command::new("kill")
-        .args(["-KILL", &first.id().to_string()])
+        .args(["-KILL", &first.0.id().to_string()])
         .status()
         .unwrap();
-    first.wait().unwrap();
+    first.0.wait().unwrap();
     let before_restart = common::decisions(&config, &OUTPUTS).len();
     assert!(
         !writer.is_finished(),
@@ -143,10 +146,10 @@ async fn crash_and_compare(guarantee: Guarantee) {
     }
     tokio::time::sleep(config.windows.idle_timeout + Duration::from_secs(2)).await;
     Command::new("kill")
-        .args(["-TERM", &second.id().to_string()])
+        .args(["-TERM", &second.0.id().to_string()])
         .status()
         .unwrap();
-    assert_eq!(second.wait().unwrap().code(), Some(0));
+    assert_eq!(second.0.wait().unwrap().code(), Some(0));
 
     let got = common::decisions(&config, &OUTPUTS);
     let got_ids: BTreeSet<String> = got.iter().map(|(_, id, _)| id.clone()).collect();

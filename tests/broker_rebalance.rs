@@ -40,6 +40,7 @@ fn simulation() -> Simulator {
 
 fn config(test: &str) -> Config {
     let mut config = common::unique_config(test);
+    common::publish_everything(&mut config);
     config.windows.idle_timeout = Duration::from_secs(3);
     config.kafka.session_timeout = Duration::from_secs(6);
     config.processing.commit_interval = Duration::from_millis(500);

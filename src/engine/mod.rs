@@ -9,6 +9,8 @@
 //! loop; it plugs in behind the same request and answer types.
 
 pub mod builtin;
+pub mod fallback;
+pub mod gate;
 pub mod request;
 
 pub use request::{

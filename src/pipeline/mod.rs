@@ -27,6 +27,7 @@
 //! nodes on this instance's partitions only: with several instances in a group, each answers
 //! for the part of a cluster it holds.
 
+mod asks;
 mod output;
 mod state;
 mod txn;
@@ -35,9 +36,11 @@ use crate::bus::context::RebalanceContext;
 use crate::bus::{consumer_config, producer_config};
 use crate::config::{Config, Guarantee};
 use crate::engine::builtin::BuiltinEngine;
+use crate::engine::fallback::Answerer;
 use crate::event::codec::EncodeError;
 use crate::stats::Stats;
 use crate::topics::{Catalogue, CatalogueError};
+use asks::Asks;
 use futures::StreamExt;
 use output::Pending;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -120,9 +123,10 @@ pub async fn run(
         "pipeline started"
     );
 
-    let engine = BuiltinEngine::new(config.anomaly.clone());
-    let mut state = State::new(config, catalogue, stats, Box::new(engine));
+    let answerer = Answerer::new(BuiltinEngine::new(config.anomaly.clone()), None);
+    let mut state = State::new(config, catalogue, stats, answerer);
     let mut pending = Pending::new();
+    let mut asks = Asks::default();
     let mut tick = tokio::time::interval(state.config.processing.commit_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
@@ -134,17 +138,28 @@ pub async fn run(
             biased;
             _ = &mut shutdown => break,
             Some(acked) = pending.next(), if !pending.is_empty() => state.on_acked(acked)?,
-            _ = tick.tick() => {
-                let outputs = state.on_tick(&consumer);
+            Some(done) = asks.in_flight.next(), if !asks.in_flight.is_empty() => {
+                let outputs = state.on_answer(&mut asks, done);
                 state.send(&producer, &mut pending, outputs).await?;
+                state.dispatch(&mut asks);
+            }
+            _ = tick.tick() => {
+                let outputs = state.on_tick(&consumer, &mut asks);
+                state.send(&producer, &mut pending, outputs).await?;
+                state.dispatch(&mut asks);
                 match transaction.as_mut() {
-                    Some(t) => t.commit(&producer, &consumer, &mut state).await?,
+                    Some(t) => {
+                        // Offsets go into the transaction: first publish what is being asked.
+                        answer_all(&mut state, &mut asks, &producer, &mut pending).await?;
+                        t.commit(&producer, &consumer, &mut state).await?
+                    }
                     None => state.commit(&consumer, CommitMode::Async),
                 }
             }
-            message = consumer.recv(), if pending.len() < max_in_flight => {
-                let outputs = state.on_message(&consumer, message);
+            message = consumer.recv(), if pending.len() + asks.unanswered() < max_in_flight => {
+                let outputs = state.on_message(&consumer, &mut asks, message);
                 state.send(&producer, &mut pending, outputs).await?;
+                state.dispatch(&mut asks);
             }
         }
     }
@@ -155,6 +170,7 @@ pub async fn run(
     );
     let drain_timeout = state.drain_timeout();
     let drain = async {
+        answer_all(&mut state, &mut asks, &producer, &mut pending).await?;
         while let Some(acked) = pending.next().await {
             state.on_acked(acked)?;
         }
@@ -169,5 +185,21 @@ pub async fn run(
         None => state.commit(&consumer, CommitMode::Sync),
     }
     tracing::info!("pipeline stopped");
+    Ok(())
+}
+
+/// Waits for every window being asked about and hands its decisions to the producer.
+async fn answer_all(
+    state: &mut State,
+    asks: &mut Asks,
+    producer: &FutureProducer,
+    pending: &mut Pending,
+) -> Result<(), PipelineError> {
+    state.dispatch(asks);
+    while let Some(done) = asks.in_flight.next().await {
+        let outputs = state.on_answer(asks, done);
+        state.send(producer, pending, outputs).await?;
+        state.dispatch(asks);
+    }
     Ok(())
 }

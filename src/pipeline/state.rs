@@ -2,16 +2,19 @@
 //! watermarks and the offset ledger, and what to do with each message, tick and
 //! acknowledgement.
 
+use super::asks::{Ask, Asks, Done};
 use super::output::{Acked, Output, Pending};
 use super::PipelineError;
 use crate::bus::context::RebalanceContext;
 use crate::bus::ledger::OffsetLedger;
 use crate::config::{Config, Guarantee};
-use crate::engine::{Engine, EngineRequest};
+use crate::engine::fallback::{Answered, Answerer, Provenance};
+use crate::engine::gate::Gate;
+use crate::engine::EngineRequest;
 use crate::event::codec::EncodeError;
 use crate::event::{
-    self, AuditKind, AuditRecord, DeadLetter, DecodeError, Encoding, JobEvent, Source,
-    TelemetrySample, WireEvent,
+    self, AuditKind, AuditRecord, DeadLetter, DecodeError, Encoding, JobEvent, TelemetrySample,
+    WireEvent,
 };
 use crate::processor::jobs::JobTracker;
 use crate::processor::{self, decisions_from, Decision, Pending as Closed, Processor};
@@ -39,7 +42,7 @@ pub(super) struct State {
     catalogue: Catalogue,
     stats: Arc<Stats>,
     processors: Vec<Box<dyn Processor>>,
-    engine: Box<dyn Engine>,
+    answerer: Answerer,
     jobs: JobTracker,
     watermarks: Watermarks,
     ledger: OffsetLedger,
@@ -57,7 +60,7 @@ impl State {
         config: Config,
         catalogue: Catalogue,
         stats: Arc<Stats>,
-        engine: Box<dyn Engine>,
+        answerer: Answerer,
     ) -> State {
         let processors = processor::build(&config);
         let watermarks =
@@ -81,7 +84,7 @@ impl State {
             catalogue,
             stats,
             processors,
-            engine,
+            answerer,
             watermarks,
             ledger: OffsetLedger::default(),
             produced: false,
@@ -99,6 +102,7 @@ impl State {
     pub fn on_message(
         &mut self,
         consumer: &StreamConsumer<RebalanceContext>,
+        asks: &mut Asks,
         message: Result<BorrowedMessage<'_>, KafkaError>,
     ) -> Vec<Output> {
         self.apply_rebalance(consumer);
@@ -138,7 +142,7 @@ impl State {
             }
             _ => Vec::new(),
         };
-        outputs.extend(self.close_windows(now));
+        outputs.extend(self.close_windows(asks, now));
         outputs
     }
 
@@ -216,12 +220,16 @@ impl State {
         Some(self.audit_input(kind, processor, scope, event_time, origin, reason))
     }
 
-    pub fn on_tick(&mut self, consumer: &StreamConsumer<RebalanceContext>) -> Vec<Output> {
+    pub fn on_tick(
+        &mut self,
+        consumer: &StreamConsumer<RebalanceContext>,
+        asks: &mut Asks,
+    ) -> Vec<Output> {
         self.apply_rebalance(consumer);
         if let Some(watermark) = self.watermarks.current() {
             self.jobs.purge(watermark - self.job_retention_ms);
         }
-        self.close_windows(Instant::now())
+        self.close_windows(asks, Instant::now())
     }
 
     /// Registers assigned partitions with the watermarks and drops the state of revoked ones.
@@ -316,51 +324,121 @@ impl State {
         })
     }
 
-    fn close_windows(&mut self, now: Instant) -> Vec<Output> {
+    /// Closes what the watermark allows. With the built-in engine alone each window is
+    /// answered now; with a remote engine it is queued in `asks`, its offsets held.
+    fn close_windows(&mut self, asks: &mut Asks, now: Instant) -> Vec<Output> {
         let watermark = self.watermarks.advance(now).unwrap_or(i64::MIN);
         let mut outputs = Vec::new();
         for i in 0..self.processors.len() {
             for closed in self.processors[i].close(watermark, now, &self.jobs) {
-                let (decisions, holds) = match closed {
+                match closed {
                     Closed::Ready { decisions } => {
                         let fresh = |d: &Decision| {
                             !self.already_published(d.header().window.end.timestamp_millis(), &[])
                         };
-                        (decisions.into_iter().filter(fresh).collect(), Vec::new())
+                        outputs.extend(
+                            decisions
+                                .into_iter()
+                                .filter(fresh)
+                                .filter_map(|d| self.decision_output(d, &[])),
+                        );
                     }
                     Closed::Ask {
-                        request,
+                        mut request,
                         origins,
                         revision,
                     } => {
-                        let decisions = self.answer_window(i, &request, &origins, revision);
-                        (decisions, origins)
+                        Stats::bump(&self.stats.windows_closed);
+                        if self.answerer.is_remote() {
+                            for o in &origins {
+                                self.ledger.hold(o.partition, o.offset);
+                            }
+                            asks.waiting.push_back(Ask {
+                                processor: i,
+                                request,
+                                origins,
+                                revision,
+                            });
+                        } else {
+                            self.processors[i].prepare(&mut request);
+                            let answered = self.answerer.answer_builtin(&request);
+                            outputs
+                                .extend(self.answered(i, &request, &origins, revision, answered));
+                        }
                     }
-                };
-                outputs.extend(
-                    decisions
-                        .into_iter()
-                        .filter_map(|d| self.decision_output(d, &holds)),
-                );
+                }
             }
         }
         outputs
     }
 
-    /// Asks the engine about one closed window of processor `i` and turns the answer into
-    /// decisions; a window an earlier transaction already published only teaches the processor.
-    fn answer_window(
+    /// Sends the waiting windows that may go now (see [`Asks`]).
+    pub fn dispatch(&mut self, asks: &mut Asks) {
+        let mut blocked = vec![false; self.processors.len()];
+        let mut kept = std::collections::VecDeque::new();
+        while let Some(mut ask) = asks.waiting.pop_front() {
+            let p = ask.processor;
+            if blocked[p] || (self.processors[p].answers_feed_requests() && asks.out(p) > 0) {
+                blocked[p] = true;
+                kept.push_back(ask);
+                continue;
+            }
+            self.processors[p].prepare(&mut ask.request);
+            let request: Arc<EngineRequest> = Arc::from(ask.request);
+            let answer = self.answerer.ask(request.clone());
+            let (origins, revision) = (ask.origins, ask.revision);
+            asks.sent(p);
+            asks.in_flight.push_back(Box::pin(async move {
+                Done {
+                    processor: p,
+                    request,
+                    origins,
+                    revision,
+                    answered: answer.await,
+                }
+            }));
+        }
+        asks.waiting = kept;
+    }
+
+    /// Turns a remote window's answer into outputs and releases the offsets it held; the
+    /// outputs hold them again until acknowledged.
+    pub fn on_answer(&mut self, asks: &mut Asks, done: Done) -> Vec<Output> {
+        asks.answered(done.processor);
+        for o in &done.origins {
+            self.ledger.release(o.partition, o.offset);
+        }
+        self.answered(
+            done.processor,
+            &done.request,
+            &done.origins,
+            done.revision,
+            done.answered,
+        )
+    }
+
+    /// Turns one answered window of processor `i` into decisions, gates them, and audits each;
+    /// a window an earlier transaction already published only teaches the processor.
+    fn answered(
         &mut self,
         i: usize,
         request: &EngineRequest,
         origins: &[Origin],
         revision: u32,
-    ) -> Vec<Decision> {
-        Stats::bump(&self.stats.windows_closed);
-        let answer = match self.engine.answer(request) {
+        answered: Answered,
+    ) -> Vec<Output> {
+        let processor = self.processors[i].name();
+        let Answered {
+            answer,
+            source,
+            provenance,
+        } = answered;
+        if provenance.fallback.is_some() {
+            Stats::bump(&self.stats.fallbacks);
+        }
+        let answer = match answer {
             Ok(answer) => answer,
             Err(error) => {
-                let processor = self.processors[i].name();
                 tracing::warn!(%error, processor, "engine gave no answer");
                 return Vec::new();
             }
@@ -370,7 +448,77 @@ impl State {
             Stats::bump(&self.stats.replayed_windows);
             return Vec::new();
         }
-        decisions_from(request, &answer, revision, Source::Builtin)
+        let mut outputs = Vec::new();
+        for decision in decisions_from(request, &answer, revision, source) {
+            let gate = self.config.gating.gate(&decision);
+            outputs.push(self.decision_audit(processor, &decision, gate, &provenance, origins));
+            if gate.accepted() {
+                outputs.extend(self.decision_output(decision, origins));
+            } else {
+                Stats::bump(&self.stats.decisions_rejected);
+            }
+        }
+        outputs
+    }
+
+    /// The audit record of one gated decision: who answered, how, and what gating decided.
+    fn decision_audit(
+        &self,
+        processor: &str,
+        decision: &Decision,
+        gate: Gate,
+        p: &Provenance,
+        origins: &[Origin],
+    ) -> Output {
+        let header = decision.header();
+        let kind = if gate.accepted() {
+            AuditKind::DecisionAccepted
+        } else {
+            AuditKind::DecisionRejected
+        };
+        let mut details = BTreeMap::from([
+            ("processor".to_string(), processor.to_string()),
+            ("engine".to_string(), p.engine.to_string()),
+            (
+                "source".to_string(),
+                format!("{:?}", header.source).to_lowercase(),
+            ),
+            ("request_digest".to_string(), p.request_digest.clone()),
+            (
+                "latency_ms".to_string(),
+                format!("{:.3}", p.latency.as_secs_f64() * 1e3),
+            ),
+            ("attempts".to_string(), p.attempts.to_string()),
+            ("breaker".to_string(), p.breaker.to_string()),
+            ("gating".to_string(), gate.label().to_string()),
+            ("threshold".to_string(), gate.threshold().to_string()),
+            ("confidence".to_string(), header.confidence.to_string()),
+            (
+                "topic".to_string(),
+                self.catalogue.name(decision.role()).to_string(),
+            ),
+        ]);
+        if let Some(reason) = &p.fallback {
+            details.insert("fallback_reason".to_string(), reason.clone());
+        }
+        let record = AuditRecord {
+            id: format!("{}:{}:{}", gate.label(), header.id, header.revision),
+            schema_version: event::output::SCHEMA_VERSION,
+            kind,
+            decision_id: Some(header.id.clone()),
+            scope: header.scope.clone(),
+            window: Some(header.window),
+            event_time: None,
+            details,
+        };
+        let payload = self.encode(TopicRole::Audit, &record).unwrap_or_default();
+        Output {
+            role: TopicRole::Audit,
+            key: header.scope.as_bytes().to_vec(),
+            payload,
+            holds: origins.to_vec(),
+            decision: false,
+        }
     }
 
     fn decision_output(&self, decision: Decision, holds: &[Origin]) -> Option<Output> {

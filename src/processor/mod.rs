@@ -82,6 +82,17 @@ pub trait Processor: Send {
     /// Learns from an answer (state that outlives windows, e.g. recent scaling targets).
     fn absorb(&mut self, _request: &EngineRequest, _answer: &EngineAnswer) {}
 
+    /// Whether this processor's requests carry what earlier answers taught it. Such a
+    /// processor's windows are asked one at a time, in order, each completed by
+    /// [`Processor::prepare`] just before it is sent, so the outcome does not depend on how
+    /// fast the engine answers.
+    fn answers_feed_requests(&self) -> bool {
+        false
+    }
+
+    /// Fills in, just before a request is sent, what earlier answers taught the processor.
+    fn prepare(&self, _request: &mut EngineRequest) {}
+
     /// Lowest offset per partition still needed by a kept window.
     fn held_offsets(&self) -> HashMap<PartitionId, i64>;
 

@@ -85,11 +85,6 @@ impl Processor for ScalingProcessor {
             if w.revision == 0 {
                 usage.push(load, self.config.history_windows);
             }
-            let recent = self
-                .desired
-                .get(&w.key)
-                .map(History::to_vec)
-                .unwrap_or_default();
             let c = &self.config;
             out.push(Pending::Ask {
                 request: EngineRequest::Scaling(ScalingRequest {
@@ -99,7 +94,8 @@ impl Processor for ScalingProcessor {
                     load,
                     queue_length: jobs.queued_in(&w.key, w.end_ms - 1),
                     usage_history: history,
-                    recent_desired: recent,
+                    // Filled in by `prepare`, once the earlier windows are answered.
+                    recent_desired: Vec::new(),
                     target_utilisation: c.target_utilisation,
                     tolerance: c.tolerance,
                     min_capacity: c.min_capacity,
@@ -113,6 +109,20 @@ impl Processor for ScalingProcessor {
             });
         }
         out
+    }
+
+    fn answers_feed_requests(&self) -> bool {
+        true
+    }
+
+    fn prepare(&self, request: &mut EngineRequest) {
+        if let EngineRequest::Scaling(r) = request {
+            r.recent_desired = self
+                .desired
+                .get(&r.cluster_id)
+                .map(History::to_vec)
+                .unwrap_or_default();
+        }
     }
 
     fn absorb(&mut self, request: &EngineRequest, answer: &EngineAnswer) {

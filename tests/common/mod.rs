@@ -12,6 +12,16 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use std::time::{Duration, Instant};
 
+/// A child process that is killed when dropped, so a failing test leaves none behind.
+pub struct Reaped(pub std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The broker under test.
 pub fn bootstrap() -> String {
     std::env::var("KAFKA_BOOTSTRAP").unwrap_or_else(|_| "127.0.0.1:9092".to_string())
@@ -25,6 +35,19 @@ pub fn unique_config(test: &str) -> Config {
     config.kafka.topic_prefix = format!("{test}-{}.", &id[..8]);
     config.kafka.group_id = format!("{test}-{}", &id[..8]);
     config
+}
+
+/// Publishes every decision whatever its confidence, for tests that compare decision sets:
+/// gating is deterministic, so it would only shrink what they compare.
+pub fn publish_everything(config: &mut Config) {
+    config.gating = fabric_ai::engine::gate::GatingConfig {
+        min_confidence: 0.0,
+        load_balancing: 0.0,
+        resource_allocation: 0.0,
+        migration: 0.0,
+        scaling: 0.0,
+        energy_optimization: 0.0,
+    };
 }
 
 /// Creates every topic of the catalogue for `config`, with `partitions` each.
@@ -88,7 +111,7 @@ pub type Record = (Vec<u8>, Vec<u8>);
 pub fn read_all(config: &Config, topic: &str) -> Vec<Record> {
     let consumer: BaseConsumer = client(config).create().expect("consumer");
     let metadata = consumer
-        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .fetch_metadata(Some(topic), Duration::from_secs(30))
         .expect("topic metadata");
     let partitions: Vec<i32> = metadata.topics()[0]
         .partitions()
@@ -99,7 +122,7 @@ pub fn read_all(config: &Config, topic: &str) -> Vec<Record> {
     let mut tpl = TopicPartitionList::new();
     for p in &partitions {
         let (_, high) = consumer
-            .fetch_watermarks(topic, *p, Duration::from_secs(10))
+            .fetch_watermarks(topic, *p, Duration::from_secs(30))
             .expect("watermarks");
         ends.push((*p, high));
         tpl.add_partition_offset(topic, *p, Offset::Beginning)
@@ -143,7 +166,7 @@ pub fn read_all(config: &Config, topic: &str) -> Vec<Record> {
 pub fn high_watermarks(config: &Config, topic: &str) -> Vec<i64> {
     let consumer: BaseConsumer = client(config).create().expect("consumer");
     let metadata = consumer
-        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .fetch_metadata(Some(topic), Duration::from_secs(30))
         .expect("topic metadata");
     let mut partitions: Vec<i32> = metadata.topics()[0]
         .partitions()
@@ -155,7 +178,7 @@ pub fn high_watermarks(config: &Config, topic: &str) -> Vec<i64> {
         .iter()
         .map(|p| {
             consumer
-                .fetch_watermarks(topic, *p, Duration::from_secs(10))
+                .fetch_watermarks(topic, *p, Duration::from_secs(30))
                 .expect("wm")
                 .1
         })
@@ -172,7 +195,7 @@ pub fn committed(config: &Config, group: &str, topic: &str, partitions: i32) -> 
         tpl.add_partition(topic, p);
     }
     let offsets = consumer
-        .committed_offsets(tpl, Duration::from_secs(10))
+        .committed_offsets(tpl, Duration::from_secs(30))
         .expect("committed");
     (0..partitions)
         .map(

@@ -1,0 +1,198 @@
+//! Who answers a window: the remote AI Engine when it is enabled and able, fabric-ai's
+//! built-in engine otherwise.
+//!
+//! Every window gets an answer. When the remote engine is disabled, its circuit breaker is
+//! open, it cannot be reached, its deadline passes or its answer is invalid, the built-in
+//! engine answers instead and the [`Provenance`] says why, so the decision carries
+//! `source = builtin` and its audit record the reason.
+
+use crate::engine::builtin::BuiltinEngine;
+use crate::engine::{Engine, EngineAnswer, EngineError, EngineRequest};
+use crate::event::Source;
+use futures::future::BoxFuture;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A remote engine's answer, with what it cost.
+#[derive(Debug, Clone)]
+pub struct RemoteReply {
+    /// The answer, already checked against the request's kind.
+    pub answer: EngineAnswer,
+    /// HTTP attempts made.
+    pub attempts: u32,
+    /// From the call to the decoded answer.
+    pub latency: Duration,
+}
+
+/// Why a remote engine gave no usable answer.
+#[derive(Debug, Clone)]
+pub struct RemoteFailure {
+    /// Low-cardinality class (`breaker_open`, `deadline`, `connect`, `status_500`,
+    /// `too_large`, `invalid_answer`, ...), for metrics.
+    pub label: String,
+    /// The class with its detail, for the audit record.
+    pub reason: String,
+    /// HTTP attempts made (0 when none was sent).
+    pub attempts: u32,
+    /// Time spent before giving up.
+    pub latency: Duration,
+}
+
+/// An engine reached over the network: answers asynchronously and may fail.
+pub trait RemoteEngine: Send + Sync + 'static {
+    /// Short name, recorded on audit records (`http`).
+    fn name(&self) -> &'static str;
+
+    /// Asks about one window; `body` is the request's wire encoding.
+    fn ask(
+        &self,
+        request: Arc<EngineRequest>,
+        body: bytes::Bytes,
+    ) -> BoxFuture<'static, Result<RemoteReply, RemoteFailure>>;
+
+    /// The circuit breaker's state now (`closed`, `open`, `half_open`).
+    fn breaker_state(&self) -> &'static str;
+}
+
+/// How a window's answer came about, for its audit record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Provenance {
+    /// The engine that answered (`builtin`, or the remote engine's name).
+    pub engine: &'static str,
+    /// First 128 bits of SHA-256 over the request's wire encoding, in hex.
+    pub request_digest: String,
+    /// Time to the answer, fallback included.
+    pub latency: Duration,
+    /// HTTP attempts made (0 for the built-in engine alone).
+    pub attempts: u32,
+    /// The remote engine's breaker state after the call; `none` without a remote engine.
+    pub breaker: &'static str,
+    /// Why the built-in engine answered although a remote engine is configured.
+    pub fallback: Option<String>,
+    /// Low-cardinality class of `fallback`.
+    pub fallback_label: Option<String>,
+}
+
+/// One window's answer, its source, and how it came about.
+#[derive(Debug, Clone)]
+pub struct Answered {
+    /// The answer; an error only when the built-in engine cannot answer either.
+    pub answer: Result<EngineAnswer, EngineError>,
+    /// Engine or built-in.
+    pub source: Source,
+    /// For the audit record.
+    pub provenance: Provenance,
+}
+
+/// The built-in engine, and the remote one when enabled.
+#[derive(Clone)]
+pub struct Answerer {
+    builtin: Arc<BuiltinEngine>,
+    remote: Option<Arc<dyn RemoteEngine>>,
+}
+
+impl std::fmt::Debug for Answerer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Answerer")
+            .field("remote", &self.remote.as_ref().map(|r| r.name()))
+            .finish()
+    }
+}
+
+impl Answerer {
+    /// Answers with `builtin` alone, or asks `remote` first.
+    pub fn new(builtin: BuiltinEngine, remote: Option<Arc<dyn RemoteEngine>>) -> Answerer {
+        Answerer {
+            builtin: Arc::new(builtin),
+            remote,
+        }
+    }
+
+    /// Whether answers come over the network (and so asynchronously).
+    pub fn is_remote(&self) -> bool {
+        self.remote.is_some()
+    }
+
+    /// The built-in engine's answer, computed now.
+    pub fn answer_builtin(&self, request: &EngineRequest) -> Answered {
+        let started = Instant::now();
+        let digest = digest(&wire_body(request));
+        let answer = self.builtin.answer(request);
+        Answered {
+            answer,
+            source: Source::Builtin,
+            provenance: Provenance {
+                engine: self.builtin.name(),
+                request_digest: digest,
+                latency: started.elapsed(),
+                attempts: 0,
+                breaker: "none",
+                fallback: None,
+                fallback_label: None,
+            },
+        }
+    }
+
+    /// Asks the remote engine, falling back to the built-in one; without a remote engine the
+    /// future is ready at once.
+    pub fn ask(&self, request: Arc<EngineRequest>) -> BoxFuture<'static, Answered> {
+        let Some(remote) = self.remote.clone() else {
+            let answered = self.answer_builtin(&request);
+            return Box::pin(std::future::ready(answered));
+        };
+        let builtin = self.builtin.clone();
+        Box::pin(async move {
+            let started = Instant::now();
+            let body = bytes::Bytes::from(wire_body(&request));
+            let request_digest = digest(&body);
+            let result = remote.ask(request.clone(), body).await;
+            let breaker = remote.breaker_state();
+            match result {
+                Ok(reply) => Answered {
+                    answer: Ok(reply.answer),
+                    source: Source::Engine,
+                    provenance: Provenance {
+                        engine: remote.name(),
+                        request_digest,
+                        latency: reply.latency,
+                        attempts: reply.attempts,
+                        breaker,
+                        fallback: None,
+                        fallback_label: None,
+                    },
+                },
+                Err(failure) => {
+                    tracing::debug!(
+                        reason = %failure.reason,
+                        attempts = failure.attempts,
+                        "engine failed; the built-in engine answers"
+                    );
+                    Answered {
+                        answer: builtin.answer(&request),
+                        source: Source::Builtin,
+                        provenance: Provenance {
+                            engine: builtin.name(),
+                            request_digest,
+                            latency: started.elapsed(),
+                            attempts: failure.attempts,
+                            breaker,
+                            fallback: Some(failure.reason),
+                            fallback_label: Some(failure.label),
+                        },
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// The request as sent to a remote engine.
+fn wire_body(request: &EngineRequest) -> Vec<u8> {
+    format!("{request:?}").into_bytes()
+}
+
+/// First 128 bits of SHA-256 over `bytes`, in hex.
+fn digest(bytes: &[u8]) -> String {
+    hex::encode(&Sha256::digest(bytes)[..16])
+}
