@@ -9,6 +9,7 @@
 //! loop; it plugs in behind the same request and answer types.
 
 pub mod builtin;
+pub mod http;
 pub mod request;
 
 pub use request::{
