@@ -821,3 +821,16 @@ async fn an_unreadable_ca_file_is_a_build_error() {
     let err = HttpTransport::new(&junk).unwrap_err();
     assert!(err.to_string().contains("engine.ca_file"), "{err}");
 }
+
+#[tokio::test]
+async fn a_pem_ca_file_is_added_as_a_trusted_root() {
+    // A self-signed test certificate (no private key is kept anywhere).
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/engine-test-ca.pem");
+    let config = EngineHttpConfig {
+        url: "https://localhost:8095".into(),
+        ca_file: Some(path),
+        ..EngineHttpConfig::default()
+    };
+    HttpTransport::new(&config).unwrap();
+}

@@ -169,10 +169,19 @@ impl Breaker {
 
     fn open(&mut self, now: Instant) {
         self.inner = Inner::Open {
-            until: now + self.open_for,
+            until: later(now, self.open_for),
         };
         self.trips += 1;
     }
+}
+
+/// `now + by`, or about thirty years from now when that does not fit in an instant (an
+/// absurdly long configured duration means "practically never").
+pub(crate) fn later(now: Instant, by: Duration) -> Instant {
+    const FAR: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+    now.checked_add(by.min(FAR))
+        .or_else(|| now.checked_add(Duration::from_secs(24 * 3600)))
+        .unwrap_or(now)
 }
 
 #[cfg(test)]
@@ -308,6 +317,16 @@ mod tests {
         assert_eq!(breaker.state(), BreakerState::HalfOpen);
         breaker.record(probe, false, later);
         assert_eq!(breaker.state(), BreakerState::Open);
+    }
+
+    #[test]
+    fn an_absurd_open_period_does_not_overflow() {
+        let now = Instant::now();
+        let mut breaker = Breaker::new(1, Duration::MAX);
+        let permit = breaker.allow(now).unwrap();
+        breaker.record(permit, false, now);
+        let refused = breaker.allow(now + Duration::from_secs(3600)).unwrap_err();
+        assert!(refused.retry_in > Duration::from_secs(365 * 24 * 3600));
     }
 
     #[tokio::test(start_paused = true)]

@@ -3,7 +3,7 @@
 //! deadline per call.
 
 use super::backoff::{parse_retry_after, Backoff};
-use super::breaker::{Breaker, BreakerState, Permit};
+use super::breaker::{later, Breaker, BreakerState, Permit};
 use super::config::{check_token, EngineHttpConfig};
 use super::error::{BuildError, CallFailure, FailureKind, Phase};
 use super::stats::{bump, Counters, TransportStats};
@@ -158,7 +158,7 @@ impl HttpTransport {
         guarded: bool,
     ) -> Result<Reply, CallFailure> {
         let started = Instant::now();
-        let deadline = started + timeout;
+        let deadline = later(started, timeout);
         bump(&self.counters.calls);
 
         let permit = match guarded.then(|| self.breaker().allow(started)) {
@@ -252,7 +252,7 @@ impl HttpTransport {
             // Wait at least what the engine asked for; give up now if that ends too late.
             let backoff = self.backoff.delay(*attempts, &mut rand::thread_rng());
             let wait = backoff.max(retry_after.unwrap_or_default());
-            if Instant::now() + wait >= deadline {
+            if later(Instant::now(), wait) >= deadline {
                 let phase = match retry_after {
                     Some(asked) if asked >= backoff => Phase::RetryAfter,
                     _ => Phase::Backoff,

@@ -46,7 +46,7 @@ pub enum FailureKind {
         retry_in: Duration,
     },
     /// The call's one deadline (all attempts, waits and the body read) passed.
-    #[error("deadline exceeded {phase}{}", last.as_ref().map(|l| format!(" (last failure: {l})")).unwrap_or_default())]
+    #[error("deadline exceeded {phase}{}", last_failure(last))]
     Deadline {
         /// What the call was doing.
         phase: Phase,
@@ -76,6 +76,13 @@ pub enum FailureKind {
     /// The rate limiter had no slot for the call before its deadline.
     #[error("rate limited: no request slot before the deadline")]
     RateLimited,
+}
+
+/// ` (last failure: ...)` when there was one.
+fn last_failure(last: &Option<String>) -> String {
+    last.as_ref()
+        .map(|l| format!(" (last failure: {l})"))
+        .unwrap_or_default()
 }
 
 impl FailureKind {
