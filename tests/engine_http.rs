@@ -834,3 +834,59 @@ async fn a_pem_ca_file_is_added_as_a_trusted_root() {
     };
     HttpTransport::new(&config).unwrap();
 }
+
+#[tokio::test]
+async fn a_504_on_every_attempt_fails_with_that_status_after_max_attempts() {
+    let server = Server::start(|_| status(504)).await;
+    let transport = transport(&server.config());
+    let deadline = Duration::from_secs(5);
+
+    let started = Instant::now();
+    let failure = transport
+        .post("/predict/resources", deadline, body())
+        .await
+        .unwrap_err();
+
+    assert_within(started, deadline);
+    assert_eq!(failure.kind.label(), "status_504");
+    assert_eq!(failure.attempts, 3);
+    assert_eq!(server.requests(), 3);
+}
+
+#[tokio::test]
+async fn answered_4xx_calls_do_not_open_the_breaker() {
+    let server = Server::start(|_| status(400)).await;
+    let transport = transport(&breaker_config(&server));
+    for _ in 0..4 {
+        let failure = transport
+            .post("/detect/anomaly", Duration::from_secs(5), body())
+            .await
+            .unwrap_err();
+        assert_eq!(failure.kind, FailureKind::Status { code: 400 });
+    }
+    assert_eq!(transport.breaker_state(), BreakerState::Closed);
+    assert_eq!(server.requests(), 4);
+}
+
+#[tokio::test]
+async fn a_cancelled_probe_lets_the_next_call_probe() {
+    let (server, healthy) = switchable(Duration::from_millis(300)).await;
+    let transport = transport(&breaker_config(&server));
+
+    trip(&transport).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let cancelled = tokio::time::timeout(
+        Duration::from_millis(100),
+        transport.post("/optimize/scaling", Duration::from_secs(5), body()),
+    )
+    .await;
+    assert!(cancelled.is_err(), "the probe should still be waiting");
+
+    healthy.store(true, Ordering::SeqCst);
+    let reply = transport
+        .post("/optimize/scaling", Duration::from_secs(5), body())
+        .await
+        .unwrap();
+    assert_eq!(reply.attempts, 1);
+    assert_eq!(transport.breaker_state(), BreakerState::Closed);
+}
