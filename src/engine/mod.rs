@@ -11,6 +11,7 @@
 pub mod builtin;
 pub mod fallback;
 pub mod gate;
+pub mod http;
 pub mod request;
 
 pub use request::{
