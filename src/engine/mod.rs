@@ -10,6 +10,8 @@
 
 pub mod builtin;
 pub mod request;
+pub mod server;
+pub mod wire;
 
 pub use request::{
     AnomalyAnswer, AnomalyRequest, EngineAnswer, EngineRequest, PerformanceAnswer,
