@@ -287,7 +287,7 @@ fn invalid_answers_give_a_reason_naming_the_field() {
         (
             Endpoint::Prediction,
             prediction.to_owned(),
-            "answer invalid: `horizons[1].lower_80` out of range",
+            "answer invalid: `horizons[1].lower_80` out of range: 0.9 is above `horizons[1].mean` 0.5",
         ),
         (
             Endpoint::Prediction,
@@ -315,7 +315,7 @@ fn invalid_answers_give_a_reason_naming_the_field() {
         (
             Endpoint::Scaling,
             scaling.replace("\"target_capacity\": 5", "\"target_capacity\": -1"),
-            "answer invalid: `target_capacity` is not valid",
+            "answer invalid: `target_capacity` is not valid: invalid value: integer `-1`, expected u32",
         ),
         (
             Endpoint::Scaling,
@@ -477,7 +477,7 @@ fn documented_examples_match_the_encoder() {
     }
     let docs_path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/engine-api.md");
     let docs = std::fs::read_to_string(docs_path).unwrap_or_default();
-    if !docs.contains(&expected) {
+    if !docs.contains(expected.trim_end()) {
         let out = std::env::temp_dir().join("engine-api-examples.md");
         std::fs::write(&out, &expected).unwrap();
         panic!(
