@@ -34,6 +34,9 @@ enum Command {
     /// Check or print configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Run the reference AI Engine.
+    #[command(subcommand)]
+    Engine(EngineCommand),
 }
 
 #[derive(Debug, Args)]
@@ -168,6 +171,34 @@ enum ConfigCommand {
     Defaults,
 }
 
+#[derive(Debug, Subcommand)]
+enum EngineCommand {
+    /// Serve the five engine endpoints over HTTP, answered by the built-in algorithms.
+    Serve(EngineServeArgs),
+}
+
+#[derive(Debug, Args)]
+struct EngineServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8095")]
+    listen: std::net::SocketAddr,
+    /// Environment variable holding the bearer token requests must present. Without this
+    /// flag, FABRIC_AI_ENGINE_TOKEN is used when set; otherwise no token is required. The
+    /// token is never taken from a flag, so it does not show in `ps`.
+    #[arg(long, value_name = "VAR")]
+    token_env: Option<String>,
+    /// Largest request body accepted, bytes.
+    #[arg(long, default_value_t = fabric_ai::engine::server::DEFAULT_MAX_REQUEST_BYTES)]
+    max_request_bytes: usize,
+    /// Configuration file (TOML) whose `[anomaly]` settings the detector uses; defaults
+    /// apply when absent.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+}
+
+/// The default environment variable of `engine serve --token-env`.
+const DEFAULT_TOKEN_ENV: &str = "FABRIC_AI_ENGINE_TOKEN";
+
 fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
@@ -225,6 +256,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             eprintln!("{}: ok", file.display());
         }
         Command::Config(ConfigCommand::Defaults) => print!("{}", Config::default().to_toml()),
+        Command::Engine(EngineCommand::Serve(args)) => engine_serve(args).await?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -290,6 +322,37 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         job_events = report.job_events,
         "simulation written"
     );
+    Ok(())
+}
+
+async fn engine_serve(args: EngineServeArgs) -> anyhow::Result<()> {
+    let token = match &args.token_env {
+        // A named variable must be set: starting unprotected by mistake is worse than not
+        // starting.
+        Some(var) => Some(
+            std::env::var(var)
+                .with_context(|| format!("--token-env {var}: environment variable not set"))?,
+        ),
+        None => std::env::var(DEFAULT_TOKEN_ENV).ok(),
+    };
+    if token.as_deref() == Some("") {
+        anyhow::bail!("engine token is empty; unset the variable to run without a token");
+    }
+    let anomaly = match &args.config {
+        Some(path) => Config::load(path)?.anomaly,
+        None => Config::default().anomaly,
+    };
+    let options = fabric_ai::engine::server::ServerOptions {
+        token,
+        max_request_bytes: args.max_request_bytes,
+        anomaly,
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listen on {}", args.listen))?;
+    fabric_ai::engine::server::serve(listener, options, shutdown_signal())
+        .await
+        .context("engine server")?;
     Ok(())
 }
 

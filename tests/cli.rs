@@ -26,6 +26,8 @@ fn every_subcommand_has_help() {
         vec!["config"],
         vec!["config", "check"],
         vec!["config", "defaults"],
+        vec!["engine"],
+        vec!["engine", "serve"],
     ] {
         let out = fabric_ai().args(&args).arg("--help").output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
@@ -176,4 +178,64 @@ async fn simulate_then_run_finds_the_ground_truth_and_stops_on_sigterm() {
         committed.iter().any(|o| *o > 0),
         "offsets committed on shutdown: {committed:?}"
     );
+}
+
+#[tokio::test]
+async fn engine_serve_takes_its_token_from_the_environment_and_stops_on_sigterm() {
+    // A named token variable that is not set refuses to start rather than run unprotected.
+    let out = fabric_ai()
+        .args(["engine", "serve", "--listen", "127.0.0.1:0"])
+        .args(["--token-env", "FABRIC_AI_TEST_UNSET_TOKEN"])
+        .env_remove("FABRIC_AI_TEST_UNSET_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("FABRIC_AI_TEST_UNSET_TOKEN"));
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut serve = fabric_ai()
+        .args(["engine", "serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--token-env", "FABRIC_AI_TEST_TOKEN"])
+        .env("FABRIC_AI_TEST_TOKEN", "t0ken")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
+    let started = Instant::now();
+    while client.get(url("/health")).send().await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "engine serve did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let refused = client
+        .post(url("/optimize/scaling"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let authorised = client
+        .post(url("/optimize/scaling"))
+        .bearer_auth("t0ken")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(authorised.status(), reqwest::StatusCode::BAD_REQUEST);
+
+    let status = Command::new("kill")
+        .args(["-TERM", &serve.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = serve.wait().unwrap();
+    assert_eq!(exit.code(), Some(0), "engine serve exits 0 on SIGTERM");
 }

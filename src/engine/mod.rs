@@ -13,6 +13,8 @@ pub mod fallback;
 pub mod gate;
 pub mod http;
 pub mod request;
+pub mod server;
+pub mod wire;
 
 pub use request::{
     AnomalyAnswer, AnomalyRequest, EngineAnswer, EngineRequest, PerformanceAnswer,

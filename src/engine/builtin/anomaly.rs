@@ -14,7 +14,9 @@
 //! 0.94 at twice it.
 
 use crate::config::AnomalyConfig;
+use crate::engine::wire::fields;
 use crate::event::{AnomalyType, Metric};
+use serde::{Deserialize, Serialize};
 
 /// How a metric behaves, so one detector configuration fits utilisation, latency and watts.
 #[derive(Debug, Clone, Copy)]
@@ -43,21 +45,30 @@ fn profile(metric: Metric) -> MetricProfile {
     }
 }
 
-/// The learned state of one metric on one node.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The learned state of one metric on one node. On the engine wire (`/detect/anomaly`) the
+/// fields keep their names, except `suppressed_until_ms`, an event time written as RFC 3339
+/// under `suppressed_until`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 struct MetricBaseline {
     seen: u32,
+    #[serde(with = "fields::nullable")]
     mean: f64,
+    #[serde(with = "fields::nullable")]
     var: f64,
+    #[serde(rename = "suppressed_until", with = "fields::time_ms")]
     suppressed_until_ms: i64,
+    #[serde(with = "fields::nullable")]
     run_sum: f64,
     run_len: u32,
     run_sign: i8,
 }
 
-/// The learned state of one node: what "normal" looks like for each of its metrics.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The learned state of one node: what "normal" looks like for each of its metrics. It
+/// travels with every anomaly request so a remote engine can answer without state of its own;
+/// its JSON form is an object keyed by metric field name and round-trips exactly.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NodeBaseline {
+    #[serde(with = "fields::metric_keyed")]
     metrics: [MetricBaseline; 9],
 }
 
