@@ -5,6 +5,7 @@
 //! component sees a validated configuration.
 
 use crate::engine::gate::GatingConfig;
+use crate::engine::http::EngineHttpConfig;
 use crate::engine::request::{Constraints, Goals};
 use crate::event::{Encoding, Metric};
 use crate::topics::TopicRole;
@@ -73,6 +74,8 @@ pub struct Config {
     pub prediction: PredictionConfig,
     /// The scaling processor.
     pub scaling: ScalingConfig,
+    /// The remote AI Engine; the built-in engine answers when it is disabled or cannot.
+    pub engine: EngineHttpConfig,
     /// Confidence thresholds of the decisions that are acted on.
     pub gating: GatingConfig,
 }
@@ -405,6 +408,7 @@ impl Config {
     /// Checks ranges and cross-field rules.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.gating.validate()?;
+        self.engine.validate()?;
         if self.kafka.bootstrap_servers.trim().is_empty() {
             return Err(invalid("kafka.bootstrap_servers", "must not be empty"));
         }

@@ -117,7 +117,7 @@ impl Answerer {
     /// The built-in engine's answer, computed now.
     pub fn answer_builtin(&self, request: &EngineRequest) -> Answered {
         let started = Instant::now();
-        let digest = digest(&wire_body(request));
+        let digest = digest(&wire_body(request).unwrap_or_default());
         let answer = self.builtin.answer(request);
         Answered {
             answer,
@@ -144,9 +144,22 @@ impl Answerer {
         let builtin = self.builtin.clone();
         Box::pin(async move {
             let started = Instant::now();
-            let body = bytes::Bytes::from(wire_body(&request));
-            let request_digest = digest(&body);
-            let result = remote.ask(request.clone(), body).await;
+            let (result, request_digest) = match wire_body(&request) {
+                Ok(body) => {
+                    let request_digest = digest(&body);
+                    let body = bytes::Bytes::from(body);
+                    (remote.ask(request.clone(), body).await, request_digest)
+                }
+                Err(error) => {
+                    let failure = RemoteFailure {
+                        label: "unencodable_request".to_owned(),
+                        reason: error.to_string(),
+                        attempts: 0,
+                        latency: Duration::ZERO,
+                    };
+                    (Err(failure), String::new())
+                }
+            };
             let breaker = remote.breaker_state();
             match result {
                 Ok(reply) => Answered {
@@ -188,8 +201,8 @@ impl Answerer {
 }
 
 /// The request as sent to a remote engine.
-fn wire_body(request: &EngineRequest) -> Vec<u8> {
-    format!("{request:?}").into_bytes()
+fn wire_body(request: &EngineRequest) -> Result<Vec<u8>, crate::engine::wire::WireError> {
+    crate::engine::wire::encode_request(request)
 }
 
 /// First 128 bits of SHA-256 over `bytes`, in hex.

@@ -1,17 +1,18 @@
 //! Engines answer closed windows with findings.
 //!
 //! Every closed window becomes one [`EngineRequest`] (one batched request per window and
-//! scope); an [`Engine`] answers it with an [`EngineAnswer`]. [`builtin::BuiltinEngine`] holds
-//! fabric-ai's own algorithms and runs in-process.
-//!
-//! The trait is synchronous: the built-in engine answers in microseconds, and the pipeline
-//! answers a window before it takes the next message. A remote engine must not block that
-//! loop; it plugs in behind the same request and answer types.
+//! scope). [`builtin::BuiltinEngine`] holds fabric-ai's own algorithms and answers in-process
+//! through the synchronous [`Engine`] trait. [`remote::HttpEngine`] asks the AI Engine over
+//! HTTP: the JSON contract is [`wire`], the retrying, rate-limited, circuit-broken client is
+//! [`http`], and [`fallback::Answerer`] lets the built-in engine answer whenever the remote one
+//! cannot. [`gate`] decides which answers are acted on. [`server`] is the reference engine
+//! (`fabric-ai engine serve`): the built-in algorithms behind the HTTP contract.
 
 pub mod builtin;
 pub mod fallback;
 pub mod gate;
 pub mod http;
+pub mod remote;
 pub mod request;
 pub mod server;
 pub mod wire;

@@ -3,11 +3,18 @@
 //! safe.
 //!
 //! One task owns everything: the consumer, the processors' windows, the job join, the offset
-//! ledger. Its loop selects, in priority order, between shutdown, broker acknowledgements of
-//! outputs, a periodic tick (rebalance changes, idle and wall-clock closes, commit) and the
+//! ledger. With the built-in engine alone a closed window is answered at once; with the AI
+//! Engine enabled (`engine.enabled`) its request goes out and the loop keeps reading, taking
+//! answers in the order sent (see `asks`), the built-in engine answering whatever the remote
+//! one cannot. Decisions are gated by confidence; every decision, accepted or rejected, gets
+//! an audit record saying who answered, how, and why.
+//!
+//! The loop selects, in priority order, between shutdown, broker acknowledgements of
+//! outputs, answers of the AI Engine, a periodic tick (rebalance changes, idle and wall-clock closes, commit) and the
 //! next input message. Acknowledgements come before input so pending outputs drain before
-//! more are created; input is not read at all while `processing.max_in_flight` outputs await
-//! acknowledgement, which bounds memory when the broker is slow.
+//! more are created; input is not read at all while `processing.max_in_flight` outputs and
+//! windows await acknowledgement or an answer, which bounds memory when the broker or the
+//! engine is slow.
 //!
 //! `at_least_once`: an input offset is committed only after every window it fed has been
 //! purged and every output it led to is acknowledged. After a crash the restart re-reads from
@@ -80,9 +87,23 @@ pub enum PipelineError {
     /// An output could not be encoded (a bug: a type and its schema disagree).
     #[error(transparent)]
     Encode(#[from] EncodeError),
+    /// The engine client could not be built from `[engine]`.
+    #[error("engine client: {0}")]
+    Engine(#[from] crate::engine::http::BuildError),
     /// The topic catalogue is invalid.
     #[error(transparent)]
     Catalogue(#[from] CatalogueError),
+}
+
+/// The built-in engine, behind the remote one when `engine.enabled`.
+fn answerer(config: &Config) -> Result<Answerer, PipelineError> {
+    let builtin = BuiltinEngine::new(config.anomaly.clone());
+    if !config.engine.enabled {
+        return Ok(Answerer::new(builtin, None));
+    }
+    let remote = crate::engine::remote::HttpEngine::new(&config.engine)?;
+    tracing::info!(url = %config.engine.url, "asking the AI Engine; built-in answers as fallback");
+    Ok(Answerer::new(builtin, Some(Arc::new(remote))))
 }
 
 fn kafka(operation: &'static str) -> impl FnOnce(KafkaError) -> PipelineError {
@@ -123,7 +144,7 @@ pub async fn run(
         "pipeline started"
     );
 
-    let answerer = Answerer::new(BuiltinEngine::new(config.anomaly.clone()), None);
+    let answerer = answerer(&config)?;
     let mut state = State::new(config, catalogue, stats, answerer);
     let mut pending = Pending::new();
     let mut asks = Asks::default();

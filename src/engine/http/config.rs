@@ -14,6 +14,9 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineHttpConfig {
+    /// Ask the engine at `url` about every window; when false the built-in engine answers
+    /// alone and nothing is sent.
+    pub enabled: bool,
     /// Base URL of the engine; endpoint paths are appended to it, so a path prefix is kept.
     pub url: String,
     /// One deadline per endpoint, covering every attempt, backoff wait and the body read.
@@ -53,6 +56,7 @@ pub struct EngineHttpConfig {
 impl Default for EngineHttpConfig {
     fn default() -> Self {
         EngineHttpConfig {
+            enabled: false,
             url: "http://localhost:8095".into(),
             timeouts: EndpointTimeouts::default(),
             // The old control plane's: three attempts, pauses of 1 s then 2 s.
