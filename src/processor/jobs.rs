@@ -132,6 +132,23 @@ impl JobTracker {
         types
     }
 
+    /// Whether a job of `job_type` ran on `node` of `cluster` at some time in
+    /// `[start_ms, end_ms)`.
+    pub fn ran_during(
+        &self,
+        cluster: &str,
+        node: &str,
+        job_type: JobType,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> bool {
+        self.on_node(cluster, node).any(|j| {
+            j.job_type == job_type
+                && j.started_ms.is_some_and(|s| s < end_ms)
+                && j.ended_ms.is_none_or(|e| e > start_ms)
+        })
+    }
+
     /// Jobs submitted but not started in `cluster` at `at_ms`.
     pub fn queued_in(&self, cluster: &str, at_ms: i64) -> u32 {
         self.by_cluster

@@ -2,6 +2,13 @@
 //! the job lifecycles of the window (arrivals, completions, failures, runtimes) and the
 //! telemetry of the nodes those jobs ran on, plus a history of arrivals per window for
 //! seasonality.
+//!
+//! The join is on event time: telemetry is summed per node and window whatever job events have
+//! arrived, and when the watermark closes a window, the nodes on which a job of the type ran
+//! during it (by the job events then known, all of them up to the watermark) contribute their
+//! sums. So the request does not depend on which topic the consumer happened to read first.
+//! Known limit: a node window and a job window closed apart by the wall-clock wait (a stalled
+//! watermark) do not meet, and the job window's request then carries no node telemetry.
 
 use crate::config::{Config, WorkloadConfig};
 use crate::engine::{EngineRequest, WorkloadRequest};
@@ -20,8 +27,13 @@ pub struct JobWindow {
     completions: u32,
     failures: u32,
     runtimes_s: Vec<f64>,
-    node_sum: [f64; 9],
-    node_samples: u32,
+}
+
+/// Telemetry of one node in a window: sums per metric, [`Metric::ALL`] order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NodeWindow {
+    sum: [f64; 9],
+    samples: u32,
 }
 
 type Key = (String, JobType);
@@ -31,6 +43,7 @@ type Key = (String, JobType);
 pub struct WorkloadProcessor {
     config: WorkloadConfig,
     store: WindowStore<Key, JobWindow>,
+    nodes: WindowStore<(String, String), NodeWindow>,
     history: HashMap<Key, History<u32>>,
 }
 
@@ -40,6 +53,10 @@ impl WorkloadProcessor {
         WorkloadProcessor {
             config: config.workload.clone(),
             store: WindowStore::new(
+                WindowSpec::tumbling(config.workload.interval),
+                super::limits(config),
+            ),
+            nodes: WindowStore::new(
                 WindowSpec::tumbling(config.workload.interval),
                 super::limits(config),
             ),
@@ -57,10 +74,18 @@ impl Processor for WorkloadProcessor {
         &mut self,
         sample: &TelemetrySample,
         origin: Option<Origin>,
-        _now: Instant,
-        jobs: &JobTracker,
+        now: Instant,
+        _jobs: &JobTracker,
     ) -> Recorded {
-        self.add_node_telemetry(sample, origin, jobs);
+        // Late or refused samples are reported by the processors that window telemetry.
+        let key = (sample.cluster_id.clone(), sample.node_id.clone());
+        let ts = sample.event_time.timestamp_millis();
+        self.nodes.record(&key, ts, origin, now, |w| {
+            for m in Metric::ALL {
+                w.sum[m.index()] += sample.metric(m);
+            }
+            w.samples += 1;
+        });
         Recorded::Added { windows: 0 }
     }
 
@@ -96,9 +121,22 @@ impl Processor for WorkloadProcessor {
             })
     }
 
-    fn close(&mut self, watermark_ms: i64, now: Instant, _jobs: &JobTracker) -> Vec<Pending> {
+    fn close(&mut self, watermark_ms: i64, now: Instant, jobs: &JobTracker) -> Vec<Pending> {
         let resolution = self.store.spec().size_ms() as f64 / 60_000.0;
         let cap = self.config.history_windows;
+        // Per (cluster, window start), the closed node windows.
+        let mut node_windows: HashMap<(String, i64), Vec<ClosedNode>> = HashMap::new();
+        for n in self.nodes.take_closed(watermark_ms, now) {
+            let ((cluster, node), start) = (n.key, n.start_ms);
+            node_windows
+                .entry((cluster, start))
+                .or_default()
+                .push(ClosedNode {
+                    node,
+                    agg: n.agg,
+                    origins: n.origins,
+                });
+        }
         let mut out = Vec::new();
         for mut w in self.store.take_closed(watermark_ms, now) {
             w.agg.arrivals_ms.sort_unstable();
@@ -107,8 +145,23 @@ impl Processor for WorkloadProcessor {
             if w.revision == 0 {
                 history.push(w.agg.arrivals_ms.len() as u32, cap);
             }
-            let node_mean = (w.agg.node_samples > 0)
-                .then(|| w.agg.node_sum.map(|s| s / f64::from(w.agg.node_samples)));
+            let (mut sum, mut samples) = ([0.0; 9], 0u32);
+            for n in node_windows
+                .get(&(w.key.0.clone(), w.start_ms))
+                .into_iter()
+                .flatten()
+            {
+                if jobs.ran_during(&w.key.0, &n.node, w.key.1, w.start_ms, w.end_ms) {
+                    for (total, s) in sum.iter_mut().zip(n.agg.sum) {
+                        *total += s;
+                    }
+                    samples += n.agg.samples;
+                    for o in &n.origins {
+                        crate::window::note_origin(&mut w.origins, *o);
+                    }
+                }
+            }
+            let node_mean = (samples > 0).then(|| sum.map(|s| s / f64::from(samples)));
             out.push(Pending::Ask {
                 request: EngineRequest::Workload(WorkloadRequest {
                     cluster_id: w.key.0.clone(),
@@ -131,41 +184,29 @@ impl Processor for WorkloadProcessor {
     }
 
     fn held_offsets(&self) -> HashMap<PartitionId, i64> {
-        self.store.held_offsets()
+        let mut held = self.store.held_offsets();
+        super::merge_held(&mut held, self.nodes.held_offsets());
+        held
     }
 
     fn drop_partition(&mut self, partition: PartitionId) -> usize {
-        self.store
-            .drop_where(|_, origins| origins.iter().any(|o| o.partition == partition))
+        let fed = |origins: &[Origin]| origins.iter().any(|o| o.partition == partition);
+        self.store.drop_where(|_, origins| fed(origins))
+            + self.nodes.drop_where(|_, origins| fed(origins))
     }
 
     fn open_keys(&self) -> usize {
-        self.store.open_keys()
+        self.store.open_keys() + self.nodes.open_keys()
     }
 
     fn open_windows(&self) -> usize {
-        self.store.open_windows()
+        self.store.open_windows() + self.nodes.open_windows()
     }
 }
 
-impl WorkloadProcessor {
-    /// Adds a sample to the windows of the job types running on its node at its time: the
-    /// telemetry of the nodes the jobs ran on. Windows are only opened by job events.
-    pub fn add_node_telemetry(
-        &mut self,
-        sample: &TelemetrySample,
-        origin: Option<Origin>,
-        jobs: &JobTracker,
-    ) {
-        let ts = sample.event_time.timestamp_millis();
-        for job_type in jobs.types_on(&sample.cluster_id, &sample.node_id, ts) {
-            let key = (sample.cluster_id.clone(), job_type);
-            self.store.update_existing(&key, ts, origin, |w| {
-                for m in Metric::ALL {
-                    w.node_sum[m.index()] += sample.metric(m);
-                }
-                w.node_samples += 1;
-            });
-        }
-    }
+/// A closed node window, waiting to be matched with the job windows of its cluster.
+struct ClosedNode {
+    node: String,
+    agg: NodeWindow,
+    origins: Vec<Origin>,
 }

@@ -9,5 +9,5 @@ pub mod store;
 pub mod watermark;
 
 pub use spec::WindowSpec;
-pub use store::{ClosedWindow, Origin, Recorded, StoreLimits, WindowStore};
+pub use store::{note_origin, ClosedWindow, Origin, Recorded, StoreLimits, WindowStore};
 pub use watermark::{PartitionId, Watermarks};

@@ -336,7 +336,8 @@ impl<K: Ord + Hash + Clone, A: Default + Clone> WindowStore<K, A> {
     }
 }
 
-fn note_origin(origins: &mut Vec<Origin>, origin: Origin) {
+/// Adds `origin` to `origins`, keeping the lowest offset per partition.
+pub fn note_origin(origins: &mut Vec<Origin>, origin: Origin) {
     match origins.iter_mut().find(|o| o.partition == origin.partition) {
         Some(o) => o.offset = o.offset.min(origin.offset),
         None => origins.push(origin),
