@@ -110,7 +110,10 @@ async fn main() -> anyhow::Result<()> {
     println!();
     println!("date: {}", chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"));
     println!("machine: {} cores, {}", cores(), cpu_model());
-    println!("events per pass: {total} ({} nodes x {})", args.nodes, args.samples);
+    println!(
+        "events per pass: {total} ({} nodes x {})",
+        args.nodes, args.samples
+    );
     println!("| consumer | median events/s | min | max |");
     println!("| --- | ---: | ---: | ---: |");
     println!("| bare rdkafka StreamConsumer | {b_med:.0} | {b_min:.0} | {b_max:.0} |");

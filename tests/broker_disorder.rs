@@ -169,11 +169,7 @@ async fn disorder_within_the_bound_gives_the_reference_windows_and_late_samples_
         assert!(counts.contains_key(&key), "{s:?} revises no window");
         *revisions.entry(key).or_default() += 1;
     }
-    let late_records: Vec<common::Record> = too_late
-        .iter()
-        .chain(&revising)
-        .map(record)
-        .collect();
+    let late_records: Vec<common::Record> = too_late.iter().chain(&revising).map(record).collect();
     let late_offsets = common::produce_batch(&config, &topic, &late_records).await;
     let too_late_offsets: BTreeSet<i64> = late_offsets[..too_late.len()]
         .iter()

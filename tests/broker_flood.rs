@@ -11,7 +11,9 @@
 
 mod common;
 
-use fabric_ai::event::{self, AuditKind, AuditRecord, Encoding, ResourcePrediction, TelemetrySample};
+use fabric_ai::event::{
+    self, AuditKind, AuditRecord, Encoding, ResourcePrediction, TelemetrySample,
+};
 use fabric_ai::stats::Stats;
 use fabric_ai::topics::TopicRole;
 use std::collections::BTreeSet;
@@ -104,8 +106,14 @@ async fn a_burst_of_new_keys_beyond_the_limit_is_refused_counted_and_audited() {
     let anomaly_refused = BURST - (LIMIT - KNOWN);
     let prediction_refused = BURST - (LIMIT - KNOWN - 1);
     let s = stats.snapshot();
-    assert_eq!(s.refused_keys, (anomaly_refused + prediction_refused) as u64);
-    assert_eq!(s.peak_open_keys, LIMIT as u64, "the limit is reached, not passed");
+    assert_eq!(
+        s.refused_keys,
+        (anomaly_refused + prediction_refused) as u64
+    );
+    assert_eq!(
+        s.peak_open_keys, LIMIT as u64,
+        "the limit is reached, not passed"
+    );
     assert_eq!(s.dead_letters, 0);
 
     // Phase 3: the known nodes go on into the next two windows; the first two close.
@@ -156,10 +164,22 @@ async fn a_burst_of_new_keys_beyond_the_limit_is_refused_counted_and_audited() {
             .collect();
         let offsets: BTreeSet<(&str, &str)> = records
             .iter()
-            .map(|a| (a.details["partition"].as_str(), a.details["offset"].as_str()))
+            .map(|a| {
+                (
+                    a.details["partition"].as_str(),
+                    a.details["offset"].as_str(),
+                )
+            })
             .collect();
-        assert_eq!(offsets.len(), records.len(), "{processor}: one record per input");
-        (records.iter().map(|a| a.scope.clone()).collect(), records.len())
+        assert_eq!(
+            offsets.len(),
+            records.len(),
+            "{processor}: one record per input"
+        );
+        (
+            records.iter().map(|a| a.scope.clone()).collect(),
+            records.len(),
+        )
     };
     let (anomaly_scopes, anomaly_records) = refused_by("anomaly");
     let (prediction_scopes, prediction_records) = refused_by("prediction");
