@@ -30,6 +30,9 @@ pub struct Stats {
     pub decisions_acked: AtomicU64,
     /// Offset commits issued.
     pub commits: AtomicU64,
+    /// Highest number of open keys any one processor has held at once (a high-water mark,
+    /// not a counter): stays at or below `processing.max_open_keys`.
+    pub peak_open_keys: AtomicU64,
 }
 
 /// A point-in-time copy of [`Stats`].
@@ -59,12 +62,19 @@ pub struct StatsSnapshot {
     pub decisions_acked: u64,
     /// See [`Stats::commits`].
     pub commits: u64,
+    /// See [`Stats::peak_open_keys`].
+    pub peak_open_keys: u64,
 }
 
 impl Stats {
     /// Adds one to a counter.
     pub fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Raises a high-water mark to `value` if it is higher.
+    pub fn raise(mark: &AtomicU64, value: u64) {
+        mark.fetch_max(value, Ordering::Relaxed);
     }
 
     /// Reads every counter.
@@ -83,6 +93,22 @@ impl Stats {
             fallbacks: get(&self.fallbacks),
             decisions_acked: get(&self.decisions_acked),
             commits: get(&self.commits),
+            peak_open_keys: get(&self.peak_open_keys),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_high_water_mark_keeps_the_highest_value_raised() {
+        let stats = Stats::default();
+        Stats::raise(&stats.peak_open_keys, 7);
+        Stats::raise(&stats.peak_open_keys, 3);
+        assert_eq!(stats.snapshot().peak_open_keys, 7);
+        Stats::raise(&stats.peak_open_keys, 9);
+        assert_eq!(stats.snapshot().peak_open_keys, 9);
     }
 }

@@ -159,6 +159,8 @@ impl State {
             .iter_mut()
             .map(|p| (p.name(), p.on_sample(sample, Some(origin), now, &self.jobs)))
             .collect();
+        let open_keys = self.processors.iter().map(|p| p.open_keys()).max();
+        Stats::raise(&self.stats.peak_open_keys, open_keys.unwrap_or(0) as u64);
         let scope = sample.key();
         let outputs = recorded
             .into_iter()

@@ -294,3 +294,39 @@ pub async fn run_to_completion(config: &Config, sim: &mut fabric_ai::simulate::S
     stop.send(()).unwrap();
     run.await.unwrap().unwrap();
 }
+
+/// Produces keyed messages to `topic` without waiting for each acknowledgement in turn (the
+/// idempotent producer keeps their order per partition); returns each one's (partition,
+/// offset), in input order.
+pub async fn produce_batch(config: &Config, topic: &str, messages: &[Record]) -> Vec<(i32, i64)> {
+    use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let producer: FutureProducer = fabric_ai::bus::producer_config(&config.kafka)
+        .create()
+        .expect("producer");
+    let mut deliveries = Vec::with_capacity(messages.len());
+    for (key, payload) in messages {
+        let mut record = FutureRecord::<[u8], [u8]>::to(topic)
+            .key(key.as_slice())
+            .payload(payload.as_slice());
+        let delivery = loop {
+            match producer.send_result(record) {
+                Ok(delivery) => break delivery,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    record = back;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err((e, _)) => panic!("produce to {topic}: {e}"),
+            }
+        };
+        deliveries.push(delivery);
+    }
+    futures::future::join_all(deliveries)
+        .await
+        .into_iter()
+        .map(|d| {
+            let d = d.expect("delivery not dropped").expect("delivered");
+            (d.partition, d.offset)
+        })
+        .collect()
+}
