@@ -62,7 +62,15 @@ pub struct AnomalyProcessor {
     /// Baselines before a window's first emission, kept while it may still be revised.
     before: BTreeMap<(i64, NodeKey), NodeBaseline>,
     last_seen: HashMap<NodeKey, LastSeen>,
+    /// Wall clock and watermark of the last search for silent nodes.
+    silence_checked: Option<(Instant, i64)>,
 }
+
+/// The search for silent nodes walks every node, so it runs when the watermark has moved a
+/// window on or this much wall-clock time has passed, not on every event. A node is then
+/// reported up to one window (event time) or this long (wall clock) after it fell silent; the
+/// anomaly itself does not depend on when it is found.
+const SILENCE_CHECK_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl AnomalyProcessor {
     /// A processor for `config`.
@@ -76,10 +84,20 @@ impl AnomalyProcessor {
             baselines: HashMap::new(),
             before: BTreeMap::new(),
             last_seen: HashMap::new(),
+            silence_checked: None,
         }
     }
 
     fn silent_nodes(&mut self, watermark_ms: i64, now: Instant) -> Vec<Pending> {
+        let step_ms = self.store.spec().size_ms();
+        let due = self.silence_checked.is_none_or(|(at, w)| {
+            watermark_ms >= w.saturating_add(step_ms)
+                || now.saturating_duration_since(at) >= SILENCE_CHECK_EVERY
+        });
+        if !due {
+            return Vec::new();
+        }
+        self.silence_checked = Some((now, watermark_ms));
         let after_ms = self.config.silence_after.as_millis() as i64;
         let wall_limit = self.config.silence_after + self.max_wait;
         let mut silent: Vec<(NodeKey, LastSeen)> = self

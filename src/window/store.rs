@@ -100,7 +100,15 @@ pub struct WindowStore<K, A> {
     closed_through: HashMap<K, i64>,
     /// Horizon at the last eviction from `closed_through`.
     evicted_at: i64,
+    /// When the open windows were last searched for an expired wall-clock wait.
+    wall_checked_at: Option<Instant>,
 }
+
+/// How often, at most, [`WindowStore::take_closed`] searches every open window for one whose
+/// wall-clock wait has run out. Windows the watermark closes are found by walking only the
+/// front of the end-ordered map; the wall-clock search walks them all, so it runs this often
+/// rather than on every event (a wait may run out up to this much late).
+const WALL_CHECK_EVERY: Duration = Duration::from_millis(500);
 
 /// Events this far behind the watermark are late even for a key with no emitted window (a
 /// key not seen for that long, or never), so forgotten keys cannot reopen old windows.
@@ -117,6 +125,7 @@ impl<K: Ord + Hash + Clone, A: Default + Clone> WindowStore<K, A> {
             watermark: None,
             closed_through: HashMap::new(),
             evicted_at: i64::MIN,
+            wall_checked_at: None,
         }
     }
 
@@ -228,18 +237,31 @@ impl<K: Ord + Hash + Clone, A: Default + Clone> WindowStore<K, A> {
             .max_wait
             .map(|w| w + Duration::from_millis(self.spec.size_ms() as u64));
 
-        let due: Vec<((i64, K), bool)> = self
+        // The watermark's windows are the front of the map; the rest only now and then.
+        let mut due: Vec<((i64, K), bool)> = self
             .open
             .iter()
+            .take_while(|((end, _), _)| *end <= watermark)
             .filter(|(_, w)| w.dirty)
-            .filter_map(|((end, key), w)| {
-                let by_watermark = *end <= watermark;
-                let by_wall = !by_watermark
-                    && w.emitted == 0
-                    && wait.is_some_and(|wait| now.saturating_duration_since(w.opened_at) >= wait);
-                (by_watermark || by_wall).then(|| ((*end, key.clone()), by_wall))
-            })
+            .map(|(id, _)| (id.clone(), false))
             .collect();
+        let wall_check_due = self
+            .wall_checked_at
+            .is_none_or(|at| now.saturating_duration_since(at) >= WALL_CHECK_EVERY);
+        if let (Some(wait), true) = (wait, wall_check_due) {
+            self.wall_checked_at = Some(now);
+            due.extend(
+                self.open
+                    .iter()
+                    .skip_while(|((end, _), _)| *end <= watermark)
+                    .filter(|(_, w)| {
+                        w.dirty
+                            && w.emitted == 0
+                            && now.saturating_duration_since(w.opened_at) >= wait
+                    })
+                    .map(|(id, _)| (id.clone(), true)),
+            );
+        }
 
         let mut closed = Vec::with_capacity(due.len());
         for (id, by_wall_clock) in due {
