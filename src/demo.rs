@@ -2,8 +2,10 @@
 //!
 //! librdkafka's in-process mock cluster stands in for the broker; the simulator writes a small
 //! fleet's telemetry at a speed-up (default 60: one event-minute per second) with an incident
-//! every few event-minutes; the pipeline runs exactly as `run` does; and a view consumes the
-//! anomaly topic and prints each finding beside the incidents that were injected.
+//! every few event-minutes; the reference engine server (`fabric-ai engine serve`) answers on
+//! loopback HTTP, with a token; the pipeline runs exactly as `run` does, asking that engine;
+//! and a view consumes the anomaly topic and prints each finding, and who answered it, beside
+//! the incidents that were injected.
 
 use crate::config::Config;
 use crate::event::{self, Anomaly};
@@ -34,6 +36,8 @@ pub struct DemoOptions {
     pub duration: Option<Duration>,
     /// Seed of the simulation and of the incident schedule.
     pub seed: u64,
+    /// Ask the reference engine over loopback HTTP (else the built-in engine in-process).
+    pub engine: bool,
 }
 
 /// Event-time gap between injected incidents.
@@ -88,6 +92,16 @@ pub async fn run(options: DemoOptions, out: &mut (dyn Write + Send)) -> anyhow::
             .with_context(|| format!("create mock topic {}", spec.name))?;
     }
 
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let engine = if options.engine {
+        Some(start_engine(&mut config, stopped(stop_rx.clone())).await?)
+    } else {
+        None
+    };
+
     let incidents = incident_schedule(&options);
     let start: DateTime<Utc> =
         DateTime::from_timestamp(Utc::now().timestamp() / 60 * 60, 0).unwrap_or_else(Utc::now);
@@ -102,15 +116,21 @@ pub async fn run(options: DemoOptions, out: &mut (dyn Write + Send)) -> anyhow::
         incidents: incidents.clone(),
     });
 
+    let answered_by = if options.engine {
+        format!("reference engine at {}", config.engine.url)
+    } else {
+        "built-in engine in-process".to_string()
+    };
     writeln!(
         out,
         "fabric-ai demo: {} clusters x {} nodes, 10 s sampling at {}x, anomaly windows of {}; \
-         in-process mock broker at {}. Ctrl-C stops.\n",
+         in-process mock broker at {}; {}. Ctrl-C stops.\n",
         options.clusters,
         options.nodes,
         options.speedup,
         humantime::format_duration(config.anomaly.interval),
-        config.kafka.bootstrap_servers
+        config.kafka.bootstrap_servers,
+        answered_by
     )?;
     writeln!(
         out,
@@ -119,10 +139,6 @@ pub async fn run(options: DemoOptions, out: &mut (dyn Write + Send)) -> anyhow::
     )?;
 
     let stats = Arc::new(Stats::default());
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-    };
     let pipeline = tokio::spawn(crate::pipeline::run(
         config.clone(),
         stats.clone(),
@@ -197,8 +213,10 @@ pub async fn run(options: DemoOptions, out: &mut (dyn Write + Send)) -> anyhow::
             },
             _ = status.tick() => {
                 let s = stats.snapshot();
-                writeln!(out, "-- {} events, {} windows closed, {} anomalies, {} dead letters",
-                    s.events_ok, s.windows_closed, s.decisions_acked, s.dead_letters)?;
+                writeln!(out, "-- {} events, {} windows closed, {} decisions published, {} held \
+                    back by confidence, {} answered by the fallback, {} dead letters",
+                    s.events_ok, s.windows_closed, s.decisions_acked, s.decisions_rejected,
+                    s.fallbacks, s.dead_letters)?;
             }
         }
         out.flush()?;
@@ -209,13 +227,39 @@ pub async fn run(options: DemoOptions, out: &mut (dyn Write + Send)) -> anyhow::
     drop(line_tx);
     pipeline.await.context("pipeline task")??;
     simulator.await.context("simulator task")??;
+    if let Some(engine) = engine {
+        engine.await.context("engine task")??;
+    }
     let s = stats.snapshot();
     writeln!(
         out,
-        "done: {} events, {} windows closed, {} anomalies",
+        "done: {} events, {} windows closed, {} decisions published",
         s.events_ok, s.windows_closed, s.decisions_acked
     )?;
     Ok(())
+}
+
+/// Starts the reference engine on a free loopback port with a fresh token, and points
+/// `config.engine` at it.
+async fn start_engine(
+    config: &mut Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("bind the demo's engine server")?;
+    let token = hex::encode(rand::thread_rng().gen::<[u8; 16]>());
+    config.engine.enabled = true;
+    config.engine.url = format!("http://{}", listener.local_addr()?);
+    config.engine.token = Some(crate::engine::http::Secret::new(token.clone()));
+    let options = crate::engine::server::ServerOptions {
+        token: Some(token),
+        anomaly: config.anomaly.clone(),
+        ..Default::default()
+    };
+    Ok(tokio::spawn(crate::engine::server::serve(
+        listener, options, shutdown,
+    )))
 }
 
 /// One line of the live view.
@@ -226,8 +270,12 @@ pub fn describe(a: &Anomaly) -> String {
         .map(|m| format!("{} {:.2}->{:.2}", m.metric, m.baseline, m.value))
         .collect::<Vec<_>>()
         .join(", ");
+    let source = match a.header.source {
+        crate::event::Source::Engine => "engine",
+        crate::event::Source::Builtin => "built-in",
+    };
     format!(
-        "{:<8} {:<19} {:<12} {:<9} {:<5.2} {} (window {}-{})",
+        "{:<8} {:<19} {:<12} {:<9} {:<5.2} {} (window {}-{}, {source})",
         a.detected_at.format("%H:%M:%S"),
         a.header.scope,
         serde_json::to_value(a.anomaly_type)

@@ -56,6 +56,10 @@ struct DemoArgs {
     /// Seed of the simulation.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Answer windows with the built-in engine in-process instead of the reference engine
+    /// server over loopback HTTP.
+    #[arg(long)]
+    no_engine: bool,
 }
 
 /// Where the broker is, for commands that can run without a config file.
@@ -239,6 +243,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 speedup: args.speedup,
                 duration: args.duration,
                 seed: args.seed,
+                engine: !args.no_engine,
             };
             let mut stdout = std::io::stdout();
             fabric_ai::demo::run(options, &mut stdout).await?;

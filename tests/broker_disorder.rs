@@ -77,6 +77,7 @@ fn shuffled_on_time_input(rng: &mut rand_chacha::ChaCha8Rng) -> Vec<TelemetrySam
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disorder_within_the_bound_gives_the_reference_windows_and_late_samples_are_audited() {
     let mut config = common::unique_config("disorder");
+    common::publish_everything(&mut config);
     config.processors.enable_anomaly = false;
     config.processors.enable_performance = false;
     config.processors.enable_workload = false;

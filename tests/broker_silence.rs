@@ -58,6 +58,7 @@ fn window_of(ts_ms: i64) -> (i64, i64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_nodes_last_window_closes_by_the_wall_clock_and_it_is_reported_silent() {
     let mut config = common::unique_config("silence");
+    common::publish_everything(&mut config);
     config.processors.enable_performance = false;
     config.processors.enable_workload = false;
     config.processors.enable_scaling = false;
