@@ -581,6 +581,14 @@ mod tests {
     }
 
     #[test]
+    fn the_compose_config_is_valid_and_asks_the_compose_engine() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/compose.toml");
+        let config = Config::load(&path).unwrap();
+        assert!(config.engine.enabled);
+        assert_eq!(config.engine.url, "http://engine:8095");
+    }
+
+    #[test]
     fn defaults_render_and_parse_back() {
         let text = Config::default().to_toml();
         assert_eq!(Config::parse(&text, "t").unwrap(), Config::default());
