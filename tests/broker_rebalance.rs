@@ -109,7 +109,7 @@ async fn a_member_leaving_mid_run_loses_no_window() {
         a.events_ok + b_processed >= total && a.decisions_acked == a.decisions_out
     })
     .await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
     while !ids(&common::decisions(&config, &OUTPUTS)).is_superset(&expected)
         && std::time::Instant::now() < deadline
     {
