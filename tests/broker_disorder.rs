@@ -28,28 +28,11 @@ const LATENESS_MS: i64 = 60_000;
 const CLUSTERS: [&str; 3] = ["c0", "c1", "c2"];
 
 fn sample(cluster: &str, node: &str, ts_ms: i64) -> TelemetrySample {
-    TelemetrySample {
-        cluster_id: cluster.into(),
-        node_id: node.into(),
-        event_time: chrono::DateTime::from_timestamp_millis(ts_ms).unwrap(),
-        cpu_util: 0.5,
-        memory_util: 0.5,
-        disk_util: 0.2,
-        network_util: 0.1,
-        latency_p99_ms: 20.0,
-        throughput_ops: 400.0,
-        energy_watts: 200.0,
-        queue_length: 0,
-        error_rate: 0.0,
-        labels: None,
-    }
+    common::steady_sample(cluster, node, ts_ms, 0.5)
 }
 
 fn record(s: &TelemetrySample) -> common::Record {
-    (
-        s.key().into_bytes(),
-        event::encode(s, Encoding::Json).unwrap(),
-    )
+    common::sample_record(s)
 }
 
 fn window_start(ts_ms: i64) -> i64 {

@@ -11,9 +11,7 @@
 
 mod common;
 
-use fabric_ai::event::{
-    self, AuditKind, AuditRecord, Encoding, ResourcePrediction, TelemetrySample,
-};
+use fabric_ai::event::{self, AuditKind, AuditRecord, Encoding, ResourcePrediction};
 use fabric_ai::stats::Stats;
 use fabric_ai::topics::TopicRole;
 use std::collections::BTreeSet;
@@ -28,25 +26,7 @@ const KNOWN: usize = 10;
 const BURST: usize = 5_000;
 
 fn sample(node: &str, ts_ms: i64) -> common::Record {
-    let s = TelemetrySample {
-        cluster_id: "c1".into(),
-        node_id: node.into(),
-        event_time: chrono::DateTime::from_timestamp_millis(ts_ms).unwrap(),
-        cpu_util: 0.4,
-        memory_util: 0.5,
-        disk_util: 0.2,
-        network_util: 0.1,
-        latency_p99_ms: 20.0,
-        throughput_ops: 400.0,
-        energy_watts: 200.0,
-        queue_length: 0,
-        error_rate: 0.0,
-        labels: None,
-    };
-    (
-        s.key().into_bytes(),
-        event::encode(&s, Encoding::Json).unwrap(),
-    )
+    common::sample_record(&common::steady_sample("c1", node, ts_ms, 0.4))
 }
 
 fn known(i: usize) -> String {

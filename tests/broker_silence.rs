@@ -11,7 +11,7 @@
 
 mod common;
 
-use fabric_ai::event::{self, Anomaly, AnomalyType, Encoding, ResourcePrediction, TelemetrySample};
+use fabric_ai::event::{self, Anomaly, AnomalyType, Encoding, ResourcePrediction};
 use fabric_ai::stats::Stats;
 use fabric_ai::topics::TopicRole;
 use std::collections::BTreeSet;
@@ -25,25 +25,8 @@ const MAX_WAIT: Duration = Duration::from_secs(2);
 const SILENCE_AFTER: Duration = Duration::from_secs(3);
 
 fn sample(node: &str, ts_ms: i64, i: i64) -> common::Record {
-    let s = TelemetrySample {
-        cluster_id: "c1".into(),
-        node_id: node.into(),
-        event_time: chrono::DateTime::from_timestamp_millis(ts_ms).unwrap(),
-        cpu_util: 0.40 + 0.01 * (i % 3) as f64,
-        memory_util: 0.5,
-        disk_util: 0.2,
-        network_util: 0.1,
-        latency_p99_ms: 20.0,
-        throughput_ops: 400.0,
-        energy_watts: 200.0,
-        queue_length: 0,
-        error_rate: 0.0,
-        labels: None,
-    };
-    (
-        s.key().into_bytes(),
-        event::encode(&s, Encoding::Json).unwrap(),
-    )
+    let cpu = 0.40 + 0.01 * (i % 3) as f64;
+    common::sample_record(&common::steady_sample("c1", node, ts_ms, cpu))
 }
 
 fn ms(d: Duration) -> i64 {

@@ -330,3 +330,35 @@ pub async fn produce_batch(config: &Config, topic: &str, messages: &[Record]) ->
         })
         .collect()
 }
+
+/// A valid, unremarkable telemetry sample of `cluster/node` at `ts_ms` with `cpu` utilisation.
+pub fn steady_sample(
+    cluster: &str,
+    node: &str,
+    ts_ms: i64,
+    cpu: f64,
+) -> fabric_ai::event::TelemetrySample {
+    fabric_ai::event::TelemetrySample {
+        cluster_id: cluster.into(),
+        node_id: node.into(),
+        event_time: chrono::DateTime::from_timestamp_millis(ts_ms).unwrap(),
+        cpu_util: cpu,
+        memory_util: 0.5,
+        disk_util: 0.2,
+        network_util: 0.1,
+        latency_p99_ms: 20.0,
+        throughput_ops: 400.0,
+        energy_watts: 200.0,
+        queue_length: 0,
+        error_rate: 0.0,
+        labels: None,
+    }
+}
+
+/// `sample` as a keyed JSON record, as producers write it.
+pub fn sample_record(sample: &fabric_ai::event::TelemetrySample) -> Record {
+    (
+        sample.key().into_bytes(),
+        fabric_ai::event::encode(sample, fabric_ai::event::Encoding::Json).unwrap(),
+    )
+}
