@@ -26,7 +26,13 @@ impl HttpEngine {
         let t = &config.timeouts;
         Ok(HttpEngine {
             transport: Arc::new(HttpTransport::new(config)?),
-            timeouts: [t.performance, t.workload, t.prediction, t.anomaly, t.scaling],
+            timeouts: [
+                t.performance,
+                t.workload,
+                t.prediction,
+                t.anomaly,
+                t.scaling,
+            ],
         })
     }
 
