@@ -15,7 +15,10 @@ use fabric_ai::engine::http::{
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::http::{assert_within, config_for, ok, refusing_url, status, Action, Server};
+use support::http::{
+    assert_within, config_for, ok, oversized_server, refusing_url, status, too_many_requests,
+    Action, Server,
+};
 
 fn transport(config: &EngineHttpConfig) -> HttpTransport {
     HttpTransport::new(config).expect("test config builds")
@@ -105,11 +108,7 @@ async fn two_503s_then_a_200_succeed_on_the_third_attempt() {
 async fn a_429_with_retry_after_waits_that_long_before_the_retry() {
     let server = Server::start(|n| {
         if n == 0 {
-            Action::Respond {
-                status: 429,
-                headers: vec![("retry-after", "1".into())],
-                body: Vec::new(),
-            }
+            too_many_requests(1)
         } else {
             ok("{}")
         }
@@ -217,15 +216,7 @@ async fn a_body_dripping_past_the_deadline_fails_with_deadline() {
 }
 
 async fn oversized(with_length: bool) {
-    let server = Server::start(move |_| Action::Large {
-        len: 64 * 1024,
-        with_length,
-    })
-    .await;
-    let config = EngineHttpConfig {
-        max_answer_bytes: 4 * 1024,
-        ..server.config()
-    };
+    let (server, config) = oversized_server(with_length).await;
     let transport = transport(&config);
     let deadline = Duration::from_secs(5);
 

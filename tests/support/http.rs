@@ -59,6 +59,15 @@ pub fn ok(body: &str) -> Action {
     }
 }
 
+/// A 429 asking to retry after `seconds`.
+pub fn too_many_requests(seconds: u64) -> Action {
+    Action::Respond {
+        status: 429,
+        headers: vec![("retry-after", seconds.to_string())],
+        body: Vec::new(),
+    }
+}
+
 /// One request as the server read it.
 #[derive(Debug, Clone)]
 pub struct Seen {
@@ -262,4 +271,19 @@ pub async fn refusing_url() -> String {
     let addr = listener.local_addr().unwrap();
     drop(listener);
     format!("http://{addr}")
+}
+
+/// A server answering every request with 64 KiB (announced by `Content-Length` when
+/// `with_length`), and a config for it that accepts 4 KiB at most.
+pub async fn oversized_server(with_length: bool) -> (Server, EngineHttpConfig) {
+    let server = Server::start(move |_| Action::Large {
+        len: 64 * 1024,
+        with_length,
+    })
+    .await;
+    let config = EngineHttpConfig {
+        max_answer_bytes: 4 * 1024,
+        ..server.config()
+    };
+    (server, config)
 }
