@@ -3,231 +3,22 @@
 //! kind, that the call ended within its deadline (plus a generous second) and how many
 //! requests it took.
 //!
-//! The servers speak HTTP/1.1 by hand over `tokio::net::TcpListener`, one request per
-//! connection, so a test controls every byte and its timing.
+//! The servers ([`support::http`]) speak HTTP/1.1 by hand, one request per connection, so a
+//! test controls every byte and its timing.
+
+mod support;
 
 use bytes::Bytes;
 use fabric_ai::engine::http::{
     BreakerState, EngineHttpConfig, FailureKind, HttpTransport, Phase, Secret,
 };
-use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-
-/// What the server does with the n-th request (0-based).
-enum Action {
-    /// Answers at once.
-    Respond {
-        status: u16,
-        headers: Vec<(&'static str, String)>,
-        body: Vec<u8>,
-    },
-    /// Waits, then does the inner action.
-    Sleep(Duration, Box<Action>),
-    /// Announces `len` bytes and sends one every `every`.
-    Drip { len: usize, every: Duration },
-    /// Sends `len` bytes in 1 KiB writes, announced by `Content-Length` or ended by closing.
-    Large { len: usize, with_length: bool },
-}
-
-fn status(code: u16) -> Action {
-    Action::Respond {
-        status: code,
-        headers: Vec::new(),
-        body: Vec::new(),
-    }
-}
-
-fn ok(body: &str) -> Action {
-    Action::Respond {
-        status: 200,
-        headers: vec![("content-type", "application/json".into())],
-        body: body.as_bytes().to_vec(),
-    }
-}
-
-/// One request as the server read it.
-#[derive(Debug, Clone)]
-struct Seen {
-    at: Instant,
-    method: String,
-    path: String,
-    headers: HashMap<String, String>,
-    body: Vec<u8>,
-}
-
-/// A running test server and what it has seen.
-struct Server {
-    addr: SocketAddr,
-    seen: Arc<Mutex<Vec<Seen>>>,
-    max_concurrent: Arc<AtomicUsize>,
-}
-
-impl Server {
-    async fn start(script: impl Fn(usize) -> Action + Send + Sync + 'static) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let max_concurrent = Arc::new(AtomicUsize::new(0));
-        let concurrent = Arc::new(AtomicUsize::new(0));
-        let script = Arc::new(script);
-        let count = Arc::new(AtomicUsize::new(0));
-        let (seen2, max2) = (seen.clone(), max_concurrent.clone());
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let (seen, max, concurrent, script, count) = (
-                    seen2.clone(),
-                    max2.clone(),
-                    concurrent.clone(),
-                    script.clone(),
-                    count.clone(),
-                );
-                tokio::spawn(async move {
-                    let mut stream = stream;
-                    let Some(request) = read_request(&mut stream).await else {
-                        return;
-                    };
-                    let now = concurrent.fetch_add(1, Ordering::SeqCst) + 1;
-                    max.fetch_max(now, Ordering::SeqCst);
-                    let n = count.fetch_add(1, Ordering::SeqCst);
-                    seen.lock().unwrap().push(request);
-                    // Write errors are expected: clients hang up on purpose in some cases.
-                    let _ = act(&mut stream, script(n)).await;
-                    concurrent.fetch_sub(1, Ordering::SeqCst);
-                });
-            }
-        });
-        Server {
-            addr,
-            seen,
-            max_concurrent,
-        }
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-
-    fn requests(&self) -> usize {
-        self.seen.lock().unwrap().len()
-    }
-
-    fn config(&self) -> EngineHttpConfig {
-        config_for(&format!("http://{}", self.addr))
-    }
-}
-
-fn config_for(url: &str) -> EngineHttpConfig {
-    EngineHttpConfig {
-        url: url.to_owned(),
-        backoff_initial: Duration::from_millis(50),
-        backoff_max: Duration::from_millis(200),
-        rate_limit_per_second: 1000.0,
-        rate_limit_burst: 1000,
-        ..EngineHttpConfig::default()
-    }
-}
-
-async fn read_request(stream: &mut TcpStream) -> Option<Seen> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let at = Instant::now();
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let mut request_line = lines.next()?.split(' ');
-    let method = request_line.next()?.to_owned();
-    let path = request_line.next()?.to_owned();
-    let headers: HashMap<String, String> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let len: usize = headers
-        .get("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = buf[head_end..].to_vec();
-    while body.len() < len {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    Some(Seen {
-        at,
-        method,
-        path,
-        headers,
-        body,
-    })
-}
-
-async fn act(stream: &mut TcpStream, action: Action) -> std::io::Result<()> {
-    let mut action = action;
-    while let Action::Sleep(pause, next) = action {
-        tokio::time::sleep(pause).await;
-        action = *next;
-    }
-    match action {
-        Action::Sleep(..) => unreachable!("sleeps are unwrapped above"),
-        Action::Respond {
-            status,
-            headers,
-            body,
-        } => {
-            let mut head = format!(
-                "HTTP/1.1 {status} Test\r\nconnection: close\r\ncontent-length: {}\r\n",
-                body.len()
-            );
-            for (name, value) in headers {
-                head.push_str(&format!("{name}: {value}\r\n"));
-            }
-            head.push_str("\r\n");
-            stream.write_all(head.as_bytes()).await?;
-            stream.write_all(&body).await?;
-        }
-        Action::Drip { len, every } => {
-            let head =
-                format!("HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: {len}\r\n\r\n");
-            stream.write_all(head.as_bytes()).await?;
-            for _ in 0..len {
-                stream.write_all(b"x").await?;
-                stream.flush().await?;
-                tokio::time::sleep(every).await;
-            }
-        }
-        Action::Large { len, with_length } => {
-            let mut head = String::from("HTTP/1.1 200 OK\r\nconnection: close\r\n");
-            if with_length {
-                head.push_str(&format!("content-length: {len}\r\n"));
-            }
-            head.push_str("\r\n");
-            stream.write_all(head.as_bytes()).await?;
-            let kib = [b'y'; 1024];
-            for _ in 0..len / 1024 {
-                stream.write_all(&kib).await?;
-            }
-        }
-    }
-    stream.shutdown().await
-}
+use support::http::{
+    assert_within, config_for, ok, oversized_server, refusing_url, status, too_many_requests,
+    Action, Server,
+};
 
 fn transport(config: &EngineHttpConfig) -> HttpTransport {
     HttpTransport::new(config).expect("test config builds")
@@ -235,12 +26,6 @@ fn transport(config: &EngineHttpConfig) -> HttpTransport {
 
 fn body() -> Bytes {
     Bytes::from_static(br#"{"window":"w1"}"#)
-}
-
-/// The call's wall time is within its deadline plus a generous second.
-fn assert_within(started: Instant, deadline: Duration) {
-    let took = started.elapsed();
-    assert!(took <= deadline + Duration::from_secs(1), "took {took:?}");
 }
 
 #[tokio::test]
@@ -323,11 +108,7 @@ async fn two_503s_then_a_200_succeed_on_the_third_attempt() {
 async fn a_429_with_retry_after_waits_that_long_before_the_retry() {
     let server = Server::start(|n| {
         if n == 0 {
-            Action::Respond {
-                status: 429,
-                headers: vec![("retry-after", "1".into())],
-                body: Vec::new(),
-            }
+            too_many_requests(1)
         } else {
             ok("{}")
         }
@@ -384,10 +165,7 @@ async fn a_retry_after_past_the_deadline_fails_with_deadline_without_waiting() {
 
 #[tokio::test]
 async fn a_refused_connection_fails_with_connect_after_max_attempts() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    let config = config_for(&format!("http://{addr}"));
+    let config = config_for(&refusing_url().await);
     let transport = transport(&config);
     let deadline = Duration::from_secs(5);
 
@@ -438,15 +216,7 @@ async fn a_body_dripping_past_the_deadline_fails_with_deadline() {
 }
 
 async fn oversized(with_length: bool) {
-    let server = Server::start(move |_| Action::Large {
-        len: 64 * 1024,
-        with_length,
-    })
-    .await;
-    let config = EngineHttpConfig {
-        max_answer_bytes: 4 * 1024,
-        ..server.config()
-    };
+    let (server, config) = oversized_server(with_length).await;
     let transport = transport(&config);
     let deadline = Duration::from_secs(5);
 

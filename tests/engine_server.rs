@@ -2,61 +2,18 @@
 //! the built-in engine does in-process, tokens are enforced, oversized and garbage bodies are
 //! refused with 413 and 400, and `/health` answers without a token.
 
-use chrono::{TimeZone, Utc};
+mod support;
+
 use fabric_ai::config::AnomalyConfig;
-use fabric_ai::engine::builtin::anomaly::{detect, NodeBaseline};
 use fabric_ai::engine::builtin::BuiltinEngine;
-use fabric_ai::engine::request::{Constraints, Goals, NodeAggregate};
-use fabric_ai::engine::server::{serve, ServerOptions};
+use fabric_ai::engine::server::ServerOptions;
 use fabric_ai::engine::wire::{self, Endpoint};
 use fabric_ai::engine::*;
-use fabric_ai::event::{JobType, Metric, WindowBounds};
 use reqwest::StatusCode;
-use tokio::sync::oneshot;
+use support::reference::ReferenceServer;
+use support::samples::requests;
 
-const START_MS: i64 = 1_772_366_400_000; // 2026-03-01T12:00:00Z
 const TOKEN: &str = "s3cret-token";
-
-/// A server on an ephemeral loopback port; stops when dropped.
-struct Server {
-    base: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-}
-
-impl Server {
-    async fn start(options: ServerOptions) -> Server {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, options, async {
-            let _ = stopped.await;
-        }));
-        Server {
-            base,
-            stop: Some(stop),
-            task: Some(task),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        let task = self.task.take().unwrap();
-        task.await.unwrap().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
 
 fn with_token() -> ServerOptions {
     ServerOptions {
@@ -65,118 +22,8 @@ fn with_token() -> ServerOptions {
     }
 }
 
-fn window(minutes: i64) -> WindowBounds {
-    let start = Utc.timestamp_millis_opt(START_MS).unwrap();
-    WindowBounds {
-        start,
-        end: start + chrono::Duration::minutes(minutes),
-    }
-}
-
-fn values(cpu: f64) -> [f64; 9] {
-    [cpu, 0.52, 0.1, 0.2, 12.5, 1500.0, 210.0, 3.0, 0.001]
-}
-
-fn node(cpu: f64, jobs: u32) -> NodeAggregate {
-    NodeAggregate {
-        samples: 30,
-        mean: values(cpu),
-        max: values((cpu + 0.05).min(1.0)),
-        active_jobs: jobs,
-    }
-}
-
-/// One request per endpoint, each chosen so the answer is not empty.
-fn requests() -> Vec<EngineRequest> {
-    let config = AnomalyConfig::default();
-    let mut baseline = NodeBaseline::default();
-    let warmup: Vec<_> = (0..30)
-        .map(|i| {
-            let cpu = 0.4 + 0.01 * ((i * 7919 % 13) as f64 / 6.0 - 1.0);
-            (START_MS - (30 - i) * 10_000, values(cpu))
-        })
-        .collect();
-    detect(&config, &mut baseline, &warmup);
-    vec![
-        EngineRequest::Anomaly(AnomalyRequest {
-            cluster_id: "c1".into(),
-            node_id: "n7".into(),
-            window: window(2),
-            samples: (0..12)
-                .map(|i| {
-                    (
-                        START_MS + i * 10_000,
-                        values(if i == 3 { 0.95 } else { 0.4 }),
-                    )
-                })
-                .collect(),
-            baseline: Box::new(baseline),
-        }),
-        EngineRequest::Performance(PerformanceRequest {
-            cluster_id: "c1".into(),
-            window: window(5),
-            nodes: [
-                ("n1", node(0.95, 3)),
-                ("n2", node(0.2, 0)),
-                ("n3", node(0.5, 1)),
-            ]
-            .into_iter()
-            .map(|(id, n)| (id.to_owned(), n))
-            .collect(),
-            queued_jobs: 2,
-            goals: Goals {
-                throughput: 1.0,
-                latency: 1.0,
-                balance: 1.0,
-                energy: 1.0,
-            },
-            constraints: Constraints {
-                max_cpu: 0.85,
-                max_memory: 0.8,
-                min_availability: 0.99,
-            },
-        }),
-        EngineRequest::Workload(WorkloadRequest {
-            cluster_id: "c1".into(),
-            job_type: JobType::Batch,
-            window: window(10),
-            arrivals_ms: (0..8).map(|i| START_MS + i * i * 7_000).collect(),
-            completions: 5,
-            failures: 1,
-            runtimes_s: vec![431.5, 12.25, 1.0 / 3.0],
-            node_mean: Some(values(0.71)),
-            arrival_history: (0..24).map(|i| [3, 0, 4, 1][i % 4]).collect(),
-            resolution_minutes: 10.0,
-        }),
-        EngineRequest::Prediction(PredictionRequest {
-            cluster_id: "c1".into(),
-            node_id: None,
-            resource: Metric::Memory,
-            window: window(15),
-            history: (0..40).map(|i| 0.3 + 0.005 * f64::from(i)).collect(),
-            resolution_minutes: 15.0,
-            horizons_minutes: vec![15, 60, 240],
-        }),
-        EngineRequest::Scaling(ScalingRequest {
-            cluster_id: "c1".into(),
-            window: window(10),
-            capacity: 4,
-            load: 0.91,
-            queue_length: 6,
-            usage_history: vec![0.7, 0.82, 0.91],
-            recent_desired: vec![4, 5],
-            target_utilisation: 0.7,
-            tolerance: 0.1,
-            min_capacity: 2,
-            max_capacity: 10,
-            cost_per_node_hour: 1.25,
-            resolution_minutes: 10.0,
-        }),
-    ]
-}
-
 async fn post(
-    server: &Server,
+    server: &ReferenceServer,
     endpoint: Endpoint,
     token: Option<&str>,
     body: Vec<u8>,
@@ -198,7 +45,7 @@ async fn json_body(response: reqwest::Response) -> serde_json::Value {
 
 #[tokio::test]
 async fn every_endpoint_answers_exactly_as_the_builtin_engine() {
-    let server = Server::start(with_token()).await;
+    let server = ReferenceServer::start(with_token()).await;
     let engine = BuiltinEngine::new(AnomalyConfig::default());
     for request in requests() {
         let endpoint = Endpoint::of(&request);
@@ -230,7 +77,7 @@ async fn every_endpoint_answers_exactly_as_the_builtin_engine() {
 
 #[tokio::test]
 async fn a_missing_or_wrong_token_is_refused_with_401() {
-    let server = Server::start(with_token()).await;
+    let server = ReferenceServer::start(with_token()).await;
     let request = requests().remove(4);
     let body = wire::encode_request(&request).unwrap();
     for token in [
@@ -252,7 +99,7 @@ async fn a_missing_or_wrong_token_is_refused_with_401() {
 
 #[tokio::test]
 async fn without_a_configured_token_every_request_is_served() {
-    let server = Server::start(ServerOptions::default()).await;
+    let server = ReferenceServer::start(ServerOptions::default()).await;
     let body = wire::encode_request(&requests().remove(4)).unwrap();
     let response = post(&server, Endpoint::Scaling, None, body).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -265,7 +112,7 @@ async fn an_oversized_request_is_refused_with_413() {
         max_request_bytes: 4096,
         ..with_token()
     };
-    let server = Server::start(options).await;
+    let server = ReferenceServer::start(options).await;
     let mut request = requests().remove(3);
     if let EngineRequest::Prediction(p) = &mut request {
         p.history = vec![0.5; 2000];
@@ -286,7 +133,7 @@ async fn an_oversized_request_is_refused_with_413() {
 
 #[tokio::test]
 async fn garbage_is_refused_with_400_and_the_reason() {
-    let server = Server::start(with_token()).await;
+    let server = ReferenceServer::start(with_token()).await;
     let response = post(
         &server,
         Endpoint::Anomaly,
@@ -319,7 +166,7 @@ async fn garbage_is_refused_with_400_and_the_reason() {
 
 #[tokio::test]
 async fn health_answers_without_a_token() {
-    let server = Server::start(with_token()).await;
+    let server = ReferenceServer::start(with_token()).await;
     let response = reqwest::get(server.url("/health")).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let body = json_body(response).await;
