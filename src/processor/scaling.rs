@@ -5,7 +5,7 @@
 use crate::config::{Config, ScalingConfig};
 use crate::engine::{EngineAnswer, EngineRequest, ScalingRequest};
 use crate::event::TelemetrySample;
-use crate::processor::agg::History;
+use crate::processor::agg::{ExactSum, History};
 use crate::processor::jobs::JobTracker;
 use crate::processor::{Pending, Processor};
 use crate::window::{Origin, PartitionId, Recorded, WindowSpec, WindowStore};
@@ -16,7 +16,7 @@ use tokio::time::Instant;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LoadWindow {
     nodes: BTreeSet<String>,
-    cpu_sum: f64,
+    cpu_sum: ExactSum,
     samples: u32,
 }
 
@@ -69,7 +69,7 @@ impl Processor for ScalingProcessor {
             if !w.nodes.contains(&sample.node_id) {
                 w.nodes.insert(sample.node_id.clone());
             }
-            w.cpu_sum += sample.cpu_util;
+            w.cpu_sum.add(sample.cpu_util);
             w.samples += 1;
         })
     }
@@ -78,7 +78,7 @@ impl Processor for ScalingProcessor {
         let resolution = self.store.spec().size_ms() as f64 / 60_000.0;
         let mut out = Vec::new();
         for w in self.store.take_closed(watermark_ms, now) {
-            let load = w.agg.cpu_sum / f64::from(w.agg.samples.max(1));
+            let load = w.agg.cpu_sum.value() / f64::from(w.agg.samples.max(1));
             let usage = self.usage.entry(w.key.clone()).or_default();
             let mut history = usage.to_vec();
             history.push(load);
