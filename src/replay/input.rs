@@ -55,6 +55,14 @@ pub enum InputError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The mapping asked for cannot be applied to any row (a divisor that is not positive).
+    #[error("invalid mapping for {}: {reason}", .path.display())]
+    BadMapping {
+        /// The file the mapping was to be applied to.
+        path: PathBuf,
+        /// What is wrong with the mapping.
+        reason: String,
+    },
     /// A label file that does not have the expected shape; fatal for that file.
     #[error("invalid labels in {}: {reason}", .path.display())]
     BadLabels {
@@ -80,7 +88,7 @@ impl InputError {
         match self {
             InputError::Io { line, .. } => *line,
             InputError::BadLine { line, .. } | InputError::BadRow { line, .. } => Some(*line),
-            InputError::BadLabels { .. } => None,
+            InputError::BadLabels { .. } | InputError::BadMapping { .. } => None,
         }
     }
 }
@@ -366,9 +374,8 @@ pub fn read_series_samples(
 ) -> Result<Vec<TelemetrySample>, InputError> {
     let path = path.as_ref();
     if !(mapping.divisor.is_finite() && mapping.divisor > 0.0) {
-        return Err(InputError::BadRow {
+        return Err(InputError::BadMapping {
             path: path.to_path_buf(),
-            line: 0,
             reason: format!("divisor {} is not a positive number", mapping.divisor),
         });
     }
@@ -621,6 +628,13 @@ mod tests {
         };
         let samples = read_series_samples(file.path(), &mapping).expect("reads");
         assert_eq!(samples[0].throughput_ops, 123456789.5);
+
+        let zero = SeriesMapping {
+            divisor: 0.0,
+            ..mapping
+        };
+        let error = read_series_samples(file.path(), &zero).expect_err("divisor 0");
+        assert!(matches!(error, InputError::BadMapping { .. }), "{error}");
     }
 
     #[test]
