@@ -13,6 +13,7 @@ pub mod engine;
 pub mod event;
 pub mod pipeline;
 pub mod processor;
+pub mod replay;
 pub mod simulate;
 pub mod stats;
 pub mod topics;
