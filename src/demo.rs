@@ -204,13 +204,7 @@ pub async fn run(options: DemoOptions, out: &mut (dyn Write + Send)) -> anyhow::
             _ = &mut ctrl_c => break,
             _ = until_deadline => break,
             Some(line) = line_rx.recv() => writeln!(out, "{line}")?,
-            message = view.recv() => match message {
-                Ok(m) => match event::decode::<Anomaly>(m.payload().unwrap_or_default(), event::Encoding::Json) {
-                    Ok(anomaly) => writeln!(out, "{}", describe(&anomaly))?,
-                    Err(error) => tracing::warn!(%error, "undecodable anomaly"),
-                },
-                Err(error) => tracing::warn!(%error, "demo view consume failed"),
-            },
+            message = view.recv() => show(out, message)?,
             _ = status.tick() => {
                 let s = stats.snapshot();
                 writeln!(out, "-- {} events, {} windows closed, {} decisions published, {} held \
@@ -260,6 +254,23 @@ async fn start_engine(
     Ok(tokio::spawn(crate::engine::server::serve(
         listener, options, shutdown,
     )))
+}
+
+/// Prints one anomaly the view consumed.
+fn show(
+    out: &mut (dyn Write + Send),
+    message: Result<rdkafka::message::BorrowedMessage<'_>, rdkafka::error::KafkaError>,
+) -> std::io::Result<()> {
+    match message {
+        Ok(m) => {
+            match event::decode::<Anomaly>(m.payload().unwrap_or_default(), event::Encoding::Json) {
+                Ok(anomaly) => writeln!(out, "{}", describe(&anomaly))?,
+                Err(error) => tracing::warn!(%error, "undecodable anomaly"),
+            }
+        }
+        Err(error) => tracing::warn!(%error, "demo view consume failed"),
+    }
+    Ok(())
 }
 
 /// One line of the live view.

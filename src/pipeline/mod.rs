@@ -10,11 +10,11 @@
 //! an audit record saying who answered, how, and why.
 //!
 //! The loop selects, in priority order, between shutdown, broker acknowledgements of
-//! outputs, answers of the AI Engine, a periodic tick (rebalance changes, idle and wall-clock closes, commit) and the
-//! next input message. Acknowledgements come before input so pending outputs drain before
-//! more are created; input is not read at all while `processing.max_in_flight` outputs and
-//! windows await acknowledgement or an answer, which bounds memory when the broker or the
-//! engine is slow.
+//! outputs, answers of the AI Engine, a periodic tick (rebalance changes, idle and wall-clock
+//! closes, commit) and the next input message. Acknowledgements come before input so pending
+//! outputs drain before more are created; input is not read at all while
+//! `processing.max_in_flight` outputs and windows await acknowledgement or an answer, which
+//! bounds memory when the broker or the engine is slow.
 //!
 //! `at_least_once`: an input offset is committed only after every window it fed has been
 //! purged and every output it led to is acknowledged. After a crash the restart re-reads from

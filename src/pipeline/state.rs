@@ -295,7 +295,10 @@ impl State {
                 }
             }
             Err(error) => {
-                tracing::warn!(%error, "cannot read committed offsets; replayed windows may be published again")
+                tracing::warn!(
+                    %error,
+                    "cannot read committed offsets; replayed windows may be published again"
+                )
             }
         }
     }

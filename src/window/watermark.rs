@@ -3,9 +3,11 @@
 //! A partition's watermark is the largest event time seen on it minus the allowed
 //! out-of-orderness. The processor's watermark is the minimum over its assigned partitions that
 //! are not idle; an assigned partition that has not delivered anything yet holds the watermark
-//! where it is, so a partition read later than the others does not find its windows closed; a partition that has been silent (wall clock) for the idle timeout
-//! stops holding it back. When every partition is idle, the largest partition watermark wins,
-//! so windows still close when the whole input pauses. The watermark never moves backwards.
+//! where it is, so a partition read later than the others does not find its windows closed;
+//! a partition that has been silent (wall clock) for the idle timeout stops holding it back.
+//! When every partition is idle, the largest partition watermark wins, so windows still close
+//! when the whole input pauses. The watermark moves back when a partition with older data is
+//! assigned; the window stores judge lateness per key, so that is safe.
 
 use std::collections::HashMap;
 use std::time::Duration;
