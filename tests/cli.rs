@@ -20,6 +20,7 @@ fn every_subcommand_has_help() {
         vec![],
         vec!["demo"],
         vec!["run"],
+        vec!["replay"],
         vec!["simulate"],
         vec!["topics"],
         vec!["topics", "apply"],

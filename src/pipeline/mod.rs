@@ -36,6 +36,7 @@
 
 mod asks;
 mod output;
+pub mod replay;
 mod state;
 mod txn;
 

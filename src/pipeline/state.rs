@@ -34,6 +34,22 @@ use tokio::time::Instant;
 /// Prefix of the commit metadata that records the watermark of an exactly-once commit.
 const EMITTED_THROUGH: &str = "fabric-ai:emitted_through=";
 
+/// One input message, wherever it was read from (a Kafka topic, or a file in a replay).
+pub(crate) struct Input<'a> {
+    /// The input role (as [`PartitionId::topic`], an index into [`INPUTS`]) and partition.
+    pub partition: PartitionId,
+    /// Topic (or file) it was read from, for dead letters.
+    pub source: &'a str,
+    /// Its offset (or line number).
+    pub offset: i64,
+    /// Its key.
+    pub key: Option<&'a [u8]>,
+    /// Its bytes.
+    pub payload: &'a [u8],
+    /// The broker's timestamp, if any.
+    pub timestamp_ms: Option<i64>,
+}
+
 /// Inputs, in the order their [`PartitionId::topic`] index refers to.
 pub(super) const INPUTS: [TopicRole; 2] = [TopicRole::Telemetry, TopicRole::JobEvents];
 
@@ -113,31 +129,44 @@ impl State {
                 return Vec::new();
             }
         };
-        let Some(pid) = self.partition_id(message.topic(), message.partition()) else {
+        let Some(partition) = self.partition_id(message.topic(), message.partition()) else {
             tracing::warn!(topic = message.topic(), "message from an unexpected topic");
             return Vec::new();
         };
+        let input = Input {
+            partition,
+            source: message.topic(),
+            offset: message.offset(),
+            key: message.key(),
+            payload: message.payload().unwrap_or_default(),
+            timestamp_ms: message.timestamp().to_millis(),
+        };
+        self.on_input(asks, &input, Instant::now())
+    }
+
+    /// Decodes, validates and records one input message read at `now`, then closes what the
+    /// watermark allows.
+    pub fn on_input(&mut self, asks: &mut Asks, input: &Input<'_>, now: Instant) -> Vec<Output> {
+        let pid = input.partition;
         let origin = Origin {
             partition: pid,
-            offset: message.offset(),
+            offset: input.offset,
         };
-        self.ledger.consumed(pid, message.offset());
-        let payload = message.payload().unwrap_or_default();
+        self.ledger.consumed(pid, input.offset);
         let role = INPUTS[pid.topic as usize];
         let encoding = self.config.encoding(role);
-        let now = Instant::now();
 
         let mut outputs = match role {
             TopicRole::Telemetry => {
-                match decode_valid::<TelemetrySample>(payload, encoding, |s| s.validate()) {
+                match decode_valid::<TelemetrySample>(input.payload, encoding, |s| s.validate()) {
                     Ok(sample) => self.on_sample(&sample, pid, origin, now),
-                    Err(error) => vec![self.dead_letter(&message, origin, &error)],
+                    Err(error) => vec![self.dead_letter(input, origin, &error)],
                 }
             }
             TopicRole::JobEvents => {
-                match decode_valid::<JobEvent>(payload, encoding, |j| j.validate()) {
+                match decode_valid::<JobEvent>(input.payload, encoding, |j| j.validate()) {
                     Ok(job) => self.on_job(&job, pid, origin, now),
-                    Err(error) => vec![self.dead_letter(&message, origin, &error)],
+                    Err(error) => vec![self.dead_letter(input, origin, &error)],
                 }
             }
             _ => Vec::new(),
@@ -335,46 +364,61 @@ impl State {
         let watermark = self.watermarks.advance(now).unwrap_or(i64::MIN);
         let mut outputs = Vec::new();
         for i in 0..self.processors.len() {
-            for closed in self.processors[i].close(watermark, now, &self.jobs) {
-                match closed {
-                    Closed::Ready { decisions } => {
-                        let fresh = |d: &Decision| {
-                            !self.already_published(d.header().window.end.timestamp_millis(), &[])
-                        };
-                        outputs.extend(
-                            decisions
-                                .into_iter()
-                                .filter(fresh)
-                                .filter_map(|d| self.decision_output(d, &[])),
-                        );
-                    }
-                    Closed::Ask {
-                        mut request,
-                        origins,
-                        revision,
-                    } => {
-                        Stats::bump(&self.stats.windows_closed);
-                        if self.answerer.is_remote() {
-                            for o in &origins {
-                                self.ledger.hold(o.partition, o.offset);
-                            }
-                            asks.waiting.push_back(Ask {
-                                processor: i,
-                                request,
-                                origins,
-                                revision,
-                            });
-                        } else {
-                            self.processors[i].prepare(&mut request);
-                            let answered = self.answerer.answer_builtin(&request);
-                            outputs
-                                .extend(self.answered(i, &request, &origins, revision, answered));
+            let closed = self.processors[i].close(watermark, now, &self.jobs);
+            self.take(i, closed, asks, &mut outputs);
+        }
+        outputs
+    }
+
+    /// Closes every window, at the end of a replay's input.
+    pub fn finish(&mut self, asks: &mut Asks, now: Instant) -> Vec<Output> {
+        let mut outputs = Vec::new();
+        for i in 0..self.processors.len() {
+            let closed = self.processors[i].flush(now, &self.jobs);
+            self.take(i, closed, asks, &mut outputs);
+        }
+        outputs
+    }
+
+    /// Turns the closed windows of processor `i` into `outputs`, or queues them in `asks`.
+    fn take(&mut self, i: usize, closed: Vec<Closed>, asks: &mut Asks, outputs: &mut Vec<Output>) {
+        for closed in closed {
+            match closed {
+                Closed::Ready { decisions } => {
+                    let fresh = |d: &Decision| {
+                        !self.already_published(d.header().window.end.timestamp_millis(), &[])
+                    };
+                    outputs.extend(
+                        decisions
+                            .into_iter()
+                            .filter(fresh)
+                            .filter_map(|d| self.decision_output(d, &[])),
+                    );
+                }
+                Closed::Ask {
+                    mut request,
+                    origins,
+                    revision,
+                } => {
+                    Stats::bump(&self.stats.windows_closed);
+                    if self.answerer.is_remote() {
+                        for o in &origins {
+                            self.ledger.hold(o.partition, o.offset);
                         }
+                        asks.waiting.push_back(Ask {
+                            processor: i,
+                            request,
+                            origins,
+                            revision,
+                        });
+                    } else {
+                        self.processors[i].prepare(&mut request);
+                        let answered = self.answerer.answer_builtin(&request);
+                        outputs.extend(self.answered(i, &request, &origins, revision, answered));
                     }
                 }
             }
         }
-        outputs
     }
 
     /// Sends the waiting windows that may go now (see [`Asks`]).
@@ -547,33 +591,25 @@ impl State {
         event::encode(event, self.config.encoding(role))
     }
 
-    fn dead_letter(
-        &self,
-        message: &BorrowedMessage<'_>,
-        origin: Origin,
-        error: &DecodeError,
-    ) -> Output {
+    fn dead_letter(&self, input: &Input<'_>, origin: Origin, error: &DecodeError) -> Output {
         Stats::bump(&self.stats.dead_letters);
         tracing::debug!(
-            topic = message.topic(),
-            partition = message.partition(),
-            offset = message.offset(),
+            topic = input.source,
+            partition = input.partition.partition,
+            offset = input.offset,
             %error,
             "dead letter"
         );
         let letter = DeadLetter {
             schema_version: event::output::SCHEMA_VERSION,
-            source_topic: message.topic().to_owned(),
-            partition: message.partition(),
-            offset: message.offset(),
-            key: message.key().map(<[u8]>::to_vec),
-            payload: message.payload().unwrap_or_default().to_vec(),
+            source_topic: input.source.to_owned(),
+            partition: input.partition.partition,
+            offset: input.offset,
+            key: input.key.map(<[u8]>::to_vec),
+            payload: input.payload.to_vec(),
             reason: error.to_string(),
             error_kind: error.kind().to_owned(),
-            message_timestamp: message
-                .timestamp()
-                .to_millis()
-                .and_then(event::time::from_millis),
+            message_timestamp: input.timestamp_ms.and_then(event::time::from_millis),
         };
         let payload = self
             .encode(TopicRole::DeadLetters, &letter)
@@ -586,7 +622,7 @@ impl State {
             });
         Output {
             role: TopicRole::DeadLetters,
-            key: message.key().map(<[u8]>::to_vec).unwrap_or_default(),
+            key: input.key.map(<[u8]>::to_vec).unwrap_or_default(),
             payload,
             holds: vec![origin],
             decision: false,

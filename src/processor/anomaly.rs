@@ -88,6 +88,50 @@ impl AnomalyProcessor {
         }
     }
 
+    /// Asks about every window the watermark has closed.
+    fn close_windows(&mut self, watermark_ms: i64, now: Instant) -> Vec<Pending> {
+        let closed = self.store.take_closed(watermark_ms, now);
+        let mut out = Vec::with_capacity(closed.len());
+        for mut window in closed {
+            window.agg.sort_by_key(|(ts, _)| *ts);
+            let bounds = self.store.spec().bounds(window.start_ms);
+            let id = (window.start_ms, window.key.clone());
+            let baseline_before = if window.revision == 0 {
+                let baseline = self.baselines.entry(window.key.clone()).or_default();
+                let before = baseline.clone();
+                detect(&self.config, baseline, &window.agg);
+                if self.lateness_ms > 0 {
+                    self.before.insert(id, before.clone());
+                }
+                before
+            } else {
+                self.before.get(&id).cloned().unwrap_or_default()
+            };
+            out.push(Pending::Ask {
+                request: EngineRequest::Anomaly(AnomalyRequest {
+                    cluster_id: window.key.cluster.clone(),
+                    node_id: window.key.node.clone(),
+                    window: bounds,
+                    samples: window.agg,
+                    baseline: Box::new(baseline_before),
+                })
+                .into(),
+                origins: window.origins,
+                revision: window.revision,
+            });
+        }
+        // Saved baselines of windows past the allowed lateness can no longer be needed.
+        let keep_from = watermark_ms.saturating_sub(self.lateness_ms + self.store.spec().size_ms());
+        self.before = self.before.split_off(&(
+            keep_from,
+            NodeKey {
+                cluster: String::new(),
+                node: String::new(),
+            },
+        ));
+        out
+    }
+
     fn silent_nodes(&mut self, watermark_ms: i64, now: Instant) -> Vec<Pending> {
         let step_ms = self.store.spec().size_ms();
         let due = self.silence_checked.is_none_or(|(at, w)| {
@@ -194,47 +238,13 @@ impl Processor for AnomalyProcessor {
     }
 
     fn close(&mut self, watermark_ms: i64, now: Instant, _jobs: &JobTracker) -> Vec<Pending> {
-        let closed = self.store.take_closed(watermark_ms, now);
-        let mut out = Vec::with_capacity(closed.len());
-        for mut window in closed {
-            window.agg.sort_by_key(|(ts, _)| *ts);
-            let bounds = self.store.spec().bounds(window.start_ms);
-            let id = (window.start_ms, window.key.clone());
-            let baseline_before = if window.revision == 0 {
-                let baseline = self.baselines.entry(window.key.clone()).or_default();
-                let before = baseline.clone();
-                detect(&self.config, baseline, &window.agg);
-                if self.lateness_ms > 0 {
-                    self.before.insert(id, before.clone());
-                }
-                before
-            } else {
-                self.before.get(&id).cloned().unwrap_or_default()
-            };
-            out.push(Pending::Ask {
-                request: EngineRequest::Anomaly(AnomalyRequest {
-                    cluster_id: window.key.cluster.clone(),
-                    node_id: window.key.node.clone(),
-                    window: bounds,
-                    samples: window.agg,
-                    baseline: Box::new(baseline_before),
-                })
-                .into(),
-                origins: window.origins,
-                revision: window.revision,
-            });
-        }
-        // Saved baselines of windows past the allowed lateness can no longer be needed.
-        let keep_from = watermark_ms.saturating_sub(self.lateness_ms + self.store.spec().size_ms());
-        self.before = self.before.split_off(&(
-            keep_from,
-            NodeKey {
-                cluster: String::new(),
-                node: String::new(),
-            },
-        ));
+        let mut out = self.close_windows(watermark_ms, now);
         out.extend(self.silent_nodes(watermark_ms, now));
         out
+    }
+
+    fn flush(&mut self, now: Instant, _jobs: &JobTracker) -> Vec<Pending> {
+        self.close_windows(i64::MAX, now)
     }
 
     fn held_offsets(&self) -> HashMap<PartitionId, i64> {

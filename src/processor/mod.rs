@@ -79,6 +79,12 @@ pub trait Processor: Send {
     /// Closes what the watermark (or the wall clock) allows, in event-time order.
     fn close(&mut self, watermark_ms: i64, now: Instant, jobs: &JobTracker) -> Vec<Pending>;
 
+    /// Closes every window, at the end of a replay's input: what a live run's wall-clock wait
+    /// would close. Processors that report absences (node silence) do not report them here.
+    fn flush(&mut self, now: Instant, jobs: &JobTracker) -> Vec<Pending> {
+        self.close(i64::MAX, now, jobs)
+    }
+
     /// Learns from an answer (state that outlives windows, e.g. recent scaling targets).
     fn absorb(&mut self, _request: &EngineRequest, _answer: &EngineAnswer) {}
 
