@@ -220,7 +220,40 @@ pub async fn apply(
             }
         }
     }
-    Ok(())
+    wait_until_visible(admin, &specs).await
+}
+
+/// Waits until every created topic shows in metadata with all its partitions led, so that
+/// what runs next (a second `apply`, a producer) finds them; a broker answers a create before
+/// its metadata has caught up.
+async fn wait_until_visible(
+    admin: &AdminClient<DefaultClientContext>,
+    specs: &[&TopicSpec],
+) -> Result<(), AdminError> {
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let metadata = admin
+            .inner()
+            .fetch_metadata(None, TIMEOUT)
+            .map_err(AdminError::Metadata)?;
+        let visible = |spec: &&TopicSpec| {
+            metadata.topics().iter().any(|t| {
+                t.name() == spec.name
+                    && t.partitions().len() == spec.partitions as usize
+                    && t.partitions().iter().all(|p| p.leader() >= 0)
+            })
+        };
+        match specs.iter().find(|spec| !visible(spec)) {
+            None => return Ok(()),
+            Some(spec) if tokio::time::Instant::now() >= deadline => {
+                return Err(AdminError::Create {
+                    topic: spec.name.clone(),
+                    reason: "created, but not visible in metadata in time".into(),
+                })
+            }
+            Some(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
 }
 
 /// An admin client for `bootstrap`, with the operator's client settings.
