@@ -110,6 +110,19 @@ struct ReplayArgs {
     /// Job events, one JSON object per line (repeatable).
     #[arg(long)]
     jobs: Vec<PathBuf>,
+    /// A labelled series, `timestamp,value` CSV as in NAB (repeatable), replayed as the
+    /// telemetry of node `<file stem>` in cluster `--series-cluster`.
+    #[arg(long)]
+    series: Vec<PathBuf>,
+    /// Cluster of the series' nodes.
+    #[arg(long, default_value = "series")]
+    series_cluster: String,
+    /// The metric a series' values become (`cpu_util`, `throughput_ops`, ...).
+    #[arg(long, default_value = "cpu_util")]
+    series_metric: String,
+    /// Every series value is divided by this first (100 turns percent into a fraction).
+    #[arg(long, default_value_t = 100.0)]
+    series_divisor: f64,
     /// Directory the outputs are written to, one JSON-lines file per output topic.
     #[arg(long)]
     out: PathBuf,
@@ -411,7 +424,8 @@ async fn topics_apply(args: TopicsApplyArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn replay(args: ReplayArgs) -> anyhow::Result<()> {
-    use fabric_ai::pipeline::replay::ReplayInput;
+    use fabric_ai::pipeline::replay::{ReplayInput, ReplaySources, SeriesInput};
+    use fabric_ai::replay::input::SeriesMapping;
     use fabric_ai::topics::TopicRole;
     let config = match &args.config {
         Some(path) => Config::load(path)?,
@@ -427,12 +441,34 @@ fn replay(args: ReplayArgs) -> anyhow::Result<()> {
             path: path.clone(),
         })
         .collect();
+    let metric = fabric_ai::event::Metric::parse(&args.series_metric)
+        .with_context(|| format!("--series-metric: no metric named {}", args.series_metric))?;
+    let series: Vec<SeriesInput> = args
+        .series
+        .iter()
+        .map(|path| SeriesInput {
+            path: path.clone(),
+            mapping: SeriesMapping {
+                cluster_id: args.series_cluster.clone(),
+                node_id: path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "series".into()),
+                metric,
+                divisor: args.series_divisor,
+            },
+        })
+        .collect();
     anyhow::ensure!(
-        !inputs.is_empty(),
-        "replay needs at least one --telemetry or --jobs file"
+        !inputs.is_empty() || !series.is_empty(),
+        "replay needs at least one --telemetry, --jobs or --series file"
     );
+    let sources = ReplaySources {
+        files: inputs,
+        series,
+    };
     let started = std::time::Instant::now();
-    let s = fabric_ai::pipeline::replay::replay(config, &inputs, &args.out)?;
+    let s = fabric_ai::pipeline::replay::replay_sources(config, &sources, &args.out)?;
     let seconds = started.elapsed().as_secs_f64();
     let events = s.events_ok + s.dead_letters;
     eprintln!(

@@ -168,3 +168,38 @@ fn the_replay_command_writes_its_outputs_and_a_summary() {
     assert!(stderr.contains("1 dead letters"), "{stderr}");
     assert!(out.join("audit.jsonl").exists());
 }
+
+#[test]
+fn a_labelled_series_replays_as_one_nodes_telemetry() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/nab-dev/realAWSCloudwatch/ec2_cpu_utilization_24ae8d.csv");
+    let rows = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{} must exist (../shared/data): {e}", path.display()))
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .count();
+    let mut config = Config::default();
+    config.processors.enable_performance = false;
+    config.processors.enable_workload = false;
+    config.processors.enable_prediction = false;
+    config.processors.enable_scaling = false;
+    let sources = fabric_ai::pipeline::replay::ReplaySources {
+        files: Vec::new(),
+        series: vec![fabric_ai::pipeline::replay::SeriesInput {
+            path,
+            mapping: fabric_ai::replay::input::SeriesMapping {
+                cluster_id: "aws".into(),
+                node_id: "ec2".into(),
+                metric: fabric_ai::event::Metric::Cpu,
+                divisor: 100.0,
+            },
+        }],
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let stats = fabric_ai::pipeline::replay::replay_sources(config, &sources, dir.path()).unwrap();
+    assert_eq!(stats.events_ok as usize, rows);
+    assert_eq!(stats.dead_letters, 0);
+    // Five-minute rows into two-minute anomaly windows: one window per row.
+    assert_eq!(stats.windows_closed as usize, rows);
+}

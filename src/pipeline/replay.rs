@@ -13,8 +13,11 @@
 //! does not decode or validate becomes a dead letter naming its file and line, as it would
 //! live.
 //!
+//! A labelled series (`timestamp,value` CSV, as in NAB) can be replayed as one node's
+//! telemetry: one more telemetry partition, its values scaled into the chosen metric.
+//!
 //! Known limits: only the built-in engine answers (a live HTTP engine and recorded answers are
-//! not wired yet); inputs are JSON lines only.
+//! not wired yet); inputs are JSON lines and series CSVs.
 
 use super::asks::Asks;
 use super::state::{Input, State, INPUTS};
@@ -38,6 +41,24 @@ pub struct ReplayInput {
     pub path: PathBuf,
 }
 
+/// A labelled series (`timestamp,value` CSV, as in NAB) replayed as one node's telemetry.
+#[derive(Debug, Clone)]
+pub struct SeriesInput {
+    /// The CSV file.
+    pub path: PathBuf,
+    /// Which node and metric its values become, and the divisor that scales them.
+    pub mapping: crate::replay::input::SeriesMapping,
+}
+
+/// What to replay.
+#[derive(Debug, Clone, Default)]
+pub struct ReplaySources {
+    /// JSON-lines files.
+    pub files: Vec<ReplayInput>,
+    /// Labelled series, each one more telemetry partition.
+    pub series: Vec<SeriesInput>,
+}
+
 /// Why a replay stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
@@ -57,6 +78,9 @@ pub enum ReplayError {
         /// Its role.
         role: TopicRole,
     },
+    /// A labelled series could not be read as telemetry.
+    #[error(transparent)]
+    Series(#[from] crate::replay::input::InputError),
     /// The topic catalogue is invalid.
     #[error(transparent)]
     Catalogue(#[from] CatalogueError),
@@ -73,7 +97,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReplayError + '_ {
 struct Reader {
     partition: PartitionId,
     source: String,
-    lines: std::io::Lines<std::io::BufReader<std::fs::File>>,
+    lines: Box<dyn Iterator<Item = std::io::Result<String>>>,
     next: Option<(i64, Vec<u8>, i64)>,
     line_no: i64,
 }
@@ -108,12 +132,27 @@ fn event_time_ms(line: &[u8]) -> Option<i64> {
     crate::event::time::parse(&timed.event_time).map(|t| t.timestamp_millis())
 }
 
-/// Replays `inputs` through the processors of `config`, writing every output to `out_dir`.
+/// Replays JSON-lines `inputs` through the processors of `config`, writing every output to
+/// `out_dir`.
 pub fn replay(
-    mut config: Config,
+    config: Config,
     inputs: &[ReplayInput],
     out_dir: &Path,
 ) -> Result<StatsSnapshot, ReplayError> {
+    let sources = ReplaySources {
+        files: inputs.to_vec(),
+        series: Vec::new(),
+    };
+    replay_sources(config, &sources, out_dir)
+}
+
+/// Replays every source of `sources`; see [`replay`].
+pub fn replay_sources(
+    mut config: Config,
+    sources: &ReplaySources,
+    out_dir: &Path,
+) -> Result<StatsSnapshot, ReplayError> {
+    let inputs = &sources.files;
     // Files are JSON lines, and so is what the replay writes.
     config.encoding.clear();
     let catalogue = Catalogue::built_in(&config.kafka.topic_prefix)?;
@@ -133,11 +172,35 @@ pub fn replay(
                 partition: i as i32,
             },
             source: input.path.display().to_string(),
-            lines: std::io::BufReader::new(file).lines(),
+            lines: Box::new(std::io::BufReader::new(file).lines()),
             next: None,
             line_no: 0,
         };
         reader.advance().map_err(io(&input.path))?;
+        readers.push(reader);
+    }
+    for (i, series) in sources.series.iter().enumerate() {
+        // A series is small (NAB's are a few thousand rows): read it whole, as JSON lines.
+        let samples = crate::replay::input::read_series_samples(&series.path, &series.mapping)?;
+        let lines: Vec<std::io::Result<String>> = samples
+            .iter()
+            .map(|s| {
+                crate::event::encode(s, crate::event::Encoding::Json)
+                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                    .map_err(std::io::Error::other)
+            })
+            .collect();
+        let mut reader = Reader {
+            partition: PartitionId {
+                topic: 0,
+                partition: (inputs.len() + i) as i32,
+            },
+            source: series.path.display().to_string(),
+            lines: Box::new(lines.into_iter()),
+            next: None,
+            line_no: 0,
+        };
+        reader.advance().map_err(io(&series.path))?;
         readers.push(reader);
     }
 
