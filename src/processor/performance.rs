@@ -91,8 +91,7 @@ impl Processor for PerformanceProcessor {
     }
 
     fn drop_partition(&mut self, partition: PartitionId) -> usize {
-        self.store
-            .drop_where(|_, origins| origins.iter().any(|o| o.partition == partition))
+        self.store.drop_partition(partition)
     }
 
     fn open_keys(&self) -> usize {

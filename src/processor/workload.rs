@@ -190,9 +190,7 @@ impl Processor for WorkloadProcessor {
     }
 
     fn drop_partition(&mut self, partition: PartitionId) -> usize {
-        let fed = |origins: &[Origin]| origins.iter().any(|o| o.partition == partition);
-        self.store.drop_where(|_, origins| fed(origins))
-            + self.nodes.drop_where(|_, origins| fed(origins))
+        self.store.drop_partition(partition) + self.nodes.drop_partition(partition)
     }
 
     fn open_keys(&self) -> usize {

@@ -312,6 +312,12 @@ impl<K: Ord + Hash + Clone, A: Default + Clone> WindowStore<K, A> {
         closed
     }
 
+    /// Removes every window fed by `partition` (revoked in a rebalance; its new owner rebuilds
+    /// them from the committed offsets); returns how many.
+    pub fn drop_partition(&mut self, partition: PartitionId) -> usize {
+        self.drop_where(|_, origins| origins.iter().any(|o| o.partition == partition))
+    }
+
     /// Removes every window `drop` selects (e.g. on partition revocation); returns how many.
     pub fn drop_where(&mut self, mut drop: impl FnMut(&K, &[Origin]) -> bool) -> usize {
         let doomed: Vec<(i64, K)> = self
