@@ -62,6 +62,11 @@ pub struct AnomalyProcessor {
     /// Baselines before a window's first emission, kept while it may still be revised.
     before: BTreeMap<(i64, NodeKey), NodeBaseline>,
     last_seen: HashMap<NodeKey, LastSeen>,
+    /// Per input partition, the largest event time recorded from it. A node is silent by
+    /// event time only once its own partition has moved on past it: a partition just moved
+    /// here by a rebalance re-reads older data while the watermark (held by the others) is
+    /// ahead, and its nodes are not silent.
+    partition_time: HashMap<PartitionId, i64>,
     /// Wall clock and watermark of the last search for silent nodes.
     silence_checked: Option<(Instant, i64)>,
 }
@@ -84,6 +89,7 @@ impl AnomalyProcessor {
             baselines: HashMap::new(),
             before: BTreeMap::new(),
             last_seen: HashMap::new(),
+            partition_time: HashMap::new(),
             silence_checked: None,
         }
     }
@@ -148,7 +154,11 @@ impl AnomalyProcessor {
             .last_seen
             .iter()
             .filter(|(_, seen)| {
-                seen.event_ms + after_ms <= watermark_ms
+                let horizon = seen
+                    .partition
+                    .and_then(|p| self.partition_time.get(&p))
+                    .map_or(watermark_ms, |t| watermark_ms.min(*t));
+                seen.event_ms + after_ms <= horizon
                     || now.saturating_duration_since(seen.wall) >= wall_limit
             })
             .map(|(k, s)| (k.clone(), *s))
@@ -225,6 +235,10 @@ impl Processor for AnomalyProcessor {
             .record(&key, ts, origin, now, |samples| samples.push((ts, values)));
         if !matches!(recorded, Recorded::Refused | Recorded::Late) {
             let partition = origin.map(|o| o.partition);
+            if let Some(p) = partition {
+                let t = self.partition_time.entry(p).or_insert(ts);
+                *t = (*t).max(ts);
+            }
             let seen = self.last_seen.entry(key).or_insert(LastSeen {
                 event_ms: ts,
                 wall: now,
@@ -263,8 +277,8 @@ impl Processor for AnomalyProcessor {
             self.last_seen.remove(&key);
             self.baselines.remove(&key);
         }
-        self.store
-            .drop_where(|_, origins| origins.iter().any(|o| o.partition == partition))
+        self.partition_time.remove(&partition);
+        self.store.drop_partition(partition)
     }
 
     fn open_keys(&self) -> usize {
@@ -273,5 +287,62 @@ impl Processor for AnomalyProcessor {
 
     fn open_windows(&self) -> usize {
         self.store.open_windows()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn sample(node: &str, ms: i64) -> TelemetrySample {
+        TelemetrySample {
+            cluster_id: "c".into(),
+            node_id: node.into(),
+            event_time: chrono::DateTime::from_timestamp_millis(ms).unwrap(),
+            cpu_util: 0.4,
+            memory_util: 0.5,
+            disk_util: 0.2,
+            network_util: 0.1,
+            latency_p99_ms: 20.0,
+            throughput_ops: 400.0,
+            energy_watts: 200.0,
+            queue_length: 0,
+            error_rate: 0.0,
+            labels: None,
+        }
+    }
+
+    fn origin(partition: i32, offset: i64) -> Option<Origin> {
+        Some(Origin {
+            partition: PartitionId {
+                topic: 0,
+                partition,
+            },
+            offset,
+        })
+    }
+
+    fn silent(out: &[Pending]) -> Vec<String> {
+        out.iter()
+            .filter_map(|p| match p {
+                Pending::Ready { decisions } => Some(decisions[0].key().to_owned()),
+                Pending::Ask { .. } => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_node_is_silent_only_once_its_own_partition_has_moved_past_it() {
+        let mut p = AnomalyProcessor::new(&Config::default());
+        let jobs = JobTracker::new(10);
+        let now = Instant::now();
+        let minute = 60_000;
+        // Partition 0 is at minute 20; partition 1 (just moved here) re-reads minute 2.
+        p.on_sample(&sample("ahead", 20 * minute), origin(0, 1), now, &jobs);
+        p.on_sample(&sample("quiet", 2 * minute), origin(0, 2), now, &jobs);
+        p.on_sample(&sample("rereading", 2 * minute), origin(1, 1), now, &jobs);
+        let out = p.close(20 * minute, now, &jobs);
+        assert_eq!(silent(&out), vec!["c/quiet".to_string()]);
     }
 }
