@@ -2,8 +2,9 @@
 //!
 //! A partition's watermark is the largest event time seen on it minus the allowed
 //! out-of-orderness. The processor's watermark is the minimum over its assigned partitions that
-//! are not idle; an assigned partition that has not delivered anything yet holds the watermark
-//! where it is, so a partition read later than the others does not find its windows closed;
+//! are not idle; an assigned partition that has not delivered anything yet keeps the watermark
+//! from advancing (a partition delivering older data meanwhile still moves it back), so a
+//! partition read later than the others does not find its windows closed;
 //! a partition that has been silent (wall clock) for the idle timeout stops holding it back.
 //! When every partition is idle, the largest partition watermark wins, so windows still close
 //! when the whole input pauses. The watermark moves back when a partition with older data is
@@ -75,25 +76,34 @@ impl Watermarks {
     /// Recomputes and returns the processor watermark at wall-clock `now`; `None` until any
     /// partition has data.
     pub fn advance(&mut self, now: Instant) -> Option<i64> {
-        let active: Vec<Option<i64>> = self
-            .partitions
-            .values()
-            .filter(|c| now.saturating_duration_since(c.last_data) < self.idle_timeout)
-            .map(|c| c.max_event_ms)
-            .collect();
-        let candidate = if active.is_empty() {
+        let mut waiting = false;
+        let mut slowest: Option<i64> = None;
+        for clock in self.partitions.values() {
+            if now.saturating_duration_since(clock.last_data) >= self.idle_timeout {
+                continue;
+            }
+            match clock.max_event_ms {
+                Some(m) => slowest = Some(slowest.map_or(m, |s| s.min(m))),
+                None => waiting = true,
+            }
+        }
+        let any_active = waiting || slowest.is_some();
+        let candidate = if any_active {
+            slowest.map(|ms| ms - self.out_of_orderness_ms)
+        } else {
             self.partitions
                 .values()
                 .filter_map(|c| c.max_event_ms)
                 .max()
-        } else {
-            // An active partition without data yet (None) holds everything back.
-            active
-                .into_iter()
-                .try_fold(i64::MAX, |min, m| m.map(|m| min.min(m)))
-        }
-        .map(|ms| ms - self.out_of_orderness_ms);
-        self.current = candidate.or(self.current);
+                .map(|ms| ms - self.out_of_orderness_ms)
+        };
+        self.current = match (waiting, candidate, self.current) {
+            // A partition that has not delivered yet keeps the watermark from advancing, but
+            // one that delivered older data still moves it back.
+            (true, Some(c), Some(current)) => Some(c.min(current)),
+            (true, _, current) => current,
+            (false, candidate, current) => candidate.or(current),
+        };
         self.current
     }
 
@@ -174,5 +184,27 @@ mod tests {
         );
         w.observe(P1, 10_000, Instant::now());
         assert_eq!(w.advance(Instant::now()), Some(-20_000));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn older_data_moves_the_watermark_back_while_another_partition_is_still_waiting() {
+        // A rebalance hands over a telemetry and a job partition together; the telemetry one
+        // re-reads old data before the job one delivers anything.
+        let mut w = marks();
+        w.observe(P0, 1_000_000, Instant::now());
+        assert_eq!(w.advance(Instant::now()), Some(970_000));
+        let p2 = PartitionId {
+            topic: 1,
+            partition: 0,
+        };
+        w.assign(P1, Instant::now());
+        w.assign(p2, Instant::now());
+        w.observe(P1, 100_000, Instant::now());
+        assert_eq!(w.advance(Instant::now()), Some(70_000));
+        // Still waiting for p2: newer data on P1 does not move it on.
+        w.observe(P1, 900_000, Instant::now());
+        assert_eq!(w.advance(Instant::now()), Some(70_000));
+        w.observe(p2, 950_000, Instant::now());
+        assert_eq!(w.advance(Instant::now()), Some(870_000));
     }
 }
