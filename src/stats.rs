@@ -33,6 +33,12 @@ pub struct Stats {
     /// Highest number of open keys any one processor has held at once (a high-water mark,
     /// not a counter): stays at or below `processing.max_open_keys`.
     pub peak_open_keys: AtomicU64,
+    /// Times the input partitions were paused because outputs and engine requests in flight
+    /// reached `processing.max_in_flight`.
+    pub pauses: AtomicU64,
+    /// Highest number of outputs and engine requests in flight at once (a high-water mark):
+    /// stays at or below `processing.max_in_flight` plus one input's outputs.
+    pub peak_in_flight: AtomicU64,
 }
 
 /// A point-in-time copy of [`Stats`].
@@ -64,6 +70,10 @@ pub struct StatsSnapshot {
     pub commits: u64,
     /// See [`Stats::peak_open_keys`].
     pub peak_open_keys: u64,
+    /// See [`Stats::pauses`].
+    pub pauses: u64,
+    /// See [`Stats::peak_in_flight`].
+    pub peak_in_flight: u64,
 }
 
 impl Stats {
@@ -94,6 +104,8 @@ impl Stats {
             decisions_acked: get(&self.decisions_acked),
             commits: get(&self.commits),
             peak_open_keys: get(&self.peak_open_keys),
+            pauses: get(&self.pauses),
+            peak_in_flight: get(&self.peak_in_flight),
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Against the real broker and a real HTTP engine: the same input gives the same decisions
 //! through `fabric-ai engine serve` (the reference engine, over loopback HTTP) as through the
 //! built-in engine in-process; only `source` differs. When the engine answers 500, every
-//! window still gets its decision, from the built-in engine, and the audit says why.
+//! window still gets its decision, from the built-in engine, and the audit says why. When the
+//! engine is slow, the input partitions are paused while too much is in flight, and still
+//! every window gets the same decision.
 
 mod common;
 
@@ -182,4 +184,33 @@ async fn an_engine_that_fails_leaves_every_window_to_the_builtin_engine_with_the
         "{reasons:?}"
     );
     assert!(reasons.iter().any(|r| r.contains("breaker open")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_engine_pauses_the_input_and_loses_no_decision() {
+    let reference = config("engsref");
+    common::create_topics(&reference, 2).await;
+    common::run_to_completion(&reference, &mut simulation()).await;
+    let (expected, _) = by_id(&reference);
+
+    let slow = server::router(ServerOptions::default()).layer(axum::middleware::from_fn(
+        |request: axum::extract::Request, next: axum::middleware::Next| async move {
+            tokio::time::sleep(Duration::from_millis(40)).await;
+            next.run(request).await
+        },
+    ));
+    let (url, engine) = start_engine(slow).await;
+    let mut config = config("engslow");
+    config.engine.enabled = true;
+    config.engine.url = url;
+    config.processing.max_in_flight = 4;
+    common::create_topics(&config, 2).await;
+    let stats = common::run_to_completion(&config, &mut simulation()).await;
+    engine.abort();
+
+    let (got, sources) = by_id(&config);
+    assert!(sources.iter().all(|s| s == "engine"));
+    assert_same(&expected, &got);
+    assert!(stats.pauses > 0, "the input was never paused: {stats:?}");
+    assert!(stats.peak_in_flight >= 4, "{stats:?}");
 }

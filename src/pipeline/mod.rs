@@ -12,8 +12,8 @@
 //! The loop selects, in priority order, between shutdown, broker acknowledgements of
 //! outputs, answers of the AI Engine, a periodic tick (rebalance changes, idle and wall-clock
 //! closes, commit) and the next input message. Acknowledgements come before input so pending
-//! outputs drain before more are created; input is not read at all while
-//! `processing.max_in_flight` outputs and windows await acknowledgement or an answer, which
+//! outputs drain before more are created; while `processing.max_in_flight` outputs and windows
+//! await acknowledgement or an answer the input partitions are paused (see `intake`), which
 //! bounds memory when the broker or the engine is slow.
 //!
 //! `at_least_once`: an input offset is committed only after every window it fed has been
@@ -35,6 +35,7 @@
 //! for the part of a cluster it holds.
 
 mod asks;
+mod intake;
 mod output;
 pub mod replay;
 mod state;
@@ -153,8 +154,15 @@ pub async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
     let max_in_flight = state.config.processing.max_in_flight;
+    let mut intake = intake::Intake::default();
 
     loop {
+        intake.regulate(
+            &consumer,
+            pending.len() + asks.unanswered(),
+            max_in_flight,
+            &state.stats,
+        );
         tokio::select! {
             // Shutdown first, then acknowledgements before new input: draining bounds memory.
             biased;
@@ -178,7 +186,12 @@ pub async fn run(
                     None => state.commit(&consumer, CommitMode::Async),
                 }
             }
-            message = consumer.recv(), if pending.len() + asks.unanswered() < max_in_flight => {
+            // Polled even while paused, so rebalances are served and the member stays alive.
+            message = consumer.recv() => {
+                if intake.is_paused() {
+                    // From a partition assigned since the pause: take it, pause that one too.
+                    intake.pause(&consumer, &state.stats);
+                }
                 let outputs = state.on_message(&consumer, &mut asks, message);
                 state.send(&producer, &mut pending, outputs).await?;
                 state.dispatch(&mut asks);

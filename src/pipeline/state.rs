@@ -56,7 +56,7 @@ pub(super) const INPUTS: [TopicRole; 2] = [TopicRole::Telemetry, TopicRole::JobE
 pub(super) struct State {
     pub config: Config,
     catalogue: Catalogue,
-    stats: Arc<Stats>,
+    pub stats: Arc<Stats>,
     processors: Vec<Box<dyn Processor>>,
     answerer: Answerer,
     jobs: JobTracker,

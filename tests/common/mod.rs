@@ -251,8 +251,11 @@ pub fn decisions(config: &Config, roles: &[fabric_ai::topics::TopicRole]) -> Vec
 }
 
 /// Writes `sim` to the input topics, runs the pipeline in-process until every input is
-/// processed and every decision acknowledged, and stops it.
-pub async fn run_to_completion(config: &Config, sim: &mut fabric_ai::simulate::Simulator) {
+/// processed and every decision acknowledged, and stops it; returns its counters.
+pub async fn run_to_completion(
+    config: &Config,
+    sim: &mut fabric_ai::simulate::Simulator,
+) -> fabric_ai::stats::StatsSnapshot {
     use fabric_ai::stats::Stats;
     use std::sync::Arc;
     let report = fabric_ai::simulate::sink::write_to_kafka(
@@ -293,6 +296,7 @@ pub async fn run_to_completion(config: &Config, sim: &mut fabric_ai::simulate::S
     .await;
     stop.send(()).unwrap();
     run.await.unwrap().unwrap();
+    stats.snapshot()
 }
 
 /// Produces keyed messages to `topic` without waiting for each acknowledgement in turn (the
