@@ -24,6 +24,7 @@ use super::state::{Input, State, INPUTS};
 use crate::config::Config;
 use crate::engine::builtin::BuiltinEngine;
 use crate::engine::fallback::Answerer;
+use crate::replay::observer::{NoObserver, ReplayObserver};
 use crate::stats::{Stats, StatsSnapshot};
 use crate::topics::{Catalogue, CatalogueError, TopicRole};
 use crate::window::PartitionId;
@@ -148,9 +149,20 @@ pub fn replay(
 
 /// Replays every source of `sources`; see [`replay`].
 pub fn replay_sources(
+    config: Config,
+    sources: &ReplaySources,
+    out_dir: &Path,
+) -> Result<StatsSnapshot, ReplayError> {
+    replay_observed(config, sources, out_dir, &mut NoObserver)
+}
+
+/// Replays every source of `sources`, showing inputs, outputs and sample scores to
+/// `observer` as it goes.
+pub fn replay_observed(
     mut config: Config,
     sources: &ReplaySources,
     out_dir: &Path,
+    observer: &mut dyn ReplayObserver,
 ) -> Result<StatsSnapshot, ReplayError> {
     let inputs = &sources.files;
     // Files are JSON lines, and so is what the replay writes.
@@ -235,13 +247,16 @@ pub fn replay_sources(
             payload: &bytes,
             timestamp_ms: None,
         };
+        observer.on_input(INPUTS[reader.partition.topic as usize], &bytes);
         let outputs = state.on_input(&mut asks, &input, now);
-        sink.write(&outputs)?;
+        observer.on_scores(&state.take_scores());
+        sink.write(&outputs, observer)?;
         let path = PathBuf::from(&reader.source);
         reader.advance().map_err(io(&path))?;
     }
     let outputs = state.finish(&mut asks, now);
-    sink.write(&outputs)?;
+    observer.on_scores(&state.take_scores());
+    sink.write(&outputs, observer)?;
     sink.flush()?;
     Ok(stats.snapshot())
 }
@@ -263,8 +278,13 @@ impl Sink {
         self.dir.join(format!("{name}.jsonl"))
     }
 
-    fn write(&mut self, outputs: &[super::output::Output]) -> Result<(), ReplayError> {
+    fn write(
+        &mut self,
+        outputs: &[super::output::Output],
+        observer: &mut dyn ReplayObserver,
+    ) -> Result<(), ReplayError> {
         for output in outputs {
+            observer.on_output(output.role, &output.payload);
             let path = self.path(output.role);
             let file = match self.files.entry(output.role) {
                 std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),

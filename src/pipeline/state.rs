@@ -370,6 +370,14 @@ impl State {
         outputs
     }
 
+    /// Per-sample anomaly scores the processors kept since the last call (replay only).
+    pub fn take_scores(&mut self) -> Vec<crate::replay::observer::SampleScore> {
+        self.processors
+            .iter_mut()
+            .flat_map(|p| p.take_scores())
+            .collect()
+    }
+
     /// Closes every window, at the end of a replay's input.
     pub fn finish(&mut self, asks: &mut Asks, now: Instant) -> Vec<Output> {
         let mut outputs = Vec::new();

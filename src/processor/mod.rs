@@ -110,6 +110,12 @@ pub trait Processor: Send {
 
     /// Kept windows.
     fn open_windows(&self) -> usize;
+
+    /// Per-sample anomaly scores computed since the last call, when the processor was asked
+    /// to keep them (replay evaluations); processors other than anomaly have none.
+    fn take_scores(&mut self) -> Vec<crate::replay::observer::SampleScore> {
+        Vec::new()
+    }
 }
 
 /// The store limits every processor shares.

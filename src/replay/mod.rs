@@ -6,5 +6,6 @@
 
 pub mod forecast_metrics;
 pub mod input;
+pub mod observer;
 pub mod scaling_metrics;
 pub mod score;

@@ -1,0 +1,40 @@
+//! What a replay shows to its evaluations as it runs: every input it reads, every output it
+//! writes, and the anomaly detector's score of every sample.
+//!
+//! Comparisons and metrics (baseline diff, label scoring, forecast and scaling accuracy) are
+//! observers; the replay loop calls them in input order, so what they see is as deterministic
+//! as the replay itself.
+
+use crate::topics::TopicRole;
+
+/// The detector's anomaly score of one sample: the highest over its metrics, in 0..1 (the
+/// scoring rule of the built-in detector; 0.5 is its alarm threshold).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleScore {
+    /// Cluster of the node.
+    pub cluster_id: String,
+    /// The node.
+    pub node_id: String,
+    /// Event time of the sample, in milliseconds since the epoch.
+    pub event_ms: i64,
+    /// The score.
+    pub score: f64,
+}
+
+/// Sees a replay as it runs. Every method has an empty default.
+pub trait ReplayObserver {
+    /// An input message as read (before decoding), with its role (telemetry or job events).
+    fn on_input(&mut self, _role: TopicRole, _payload: &[u8]) {}
+
+    /// An output as written, with the role of the topic it belongs to.
+    fn on_output(&mut self, _role: TopicRole, _payload: &[u8]) {}
+
+    /// Per-sample anomaly scores, as windows are judged (in window order per node).
+    fn on_scores(&mut self, _scores: &[SampleScore]) {}
+}
+
+/// An observer that looks at nothing.
+#[derive(Debug, Default)]
+pub struct NoObserver;
+
+impl ReplayObserver for NoObserver {}
