@@ -38,3 +38,50 @@ pub trait ReplayObserver {
 pub struct NoObserver;
 
 impl ReplayObserver for NoObserver {}
+
+/// An observer that ends in a section of the replay report: a name (the key under which the
+/// section appears in `report.json`, and in `--fail-if` paths) and its JSON value.
+pub trait Evaluation: ReplayObserver {
+    /// The section's key (`baseline`, `labels`, `forecasts`, `scaling`, ...).
+    fn name(&self) -> &'static str;
+
+    /// The section, once the replay has ended.
+    fn section(&self) -> serde_json::Value;
+}
+
+/// Several observers, each shown everything in the order given.
+#[derive(Default)]
+pub struct Observers {
+    /// The evaluations, in report order.
+    pub evaluations: Vec<Box<dyn Evaluation>>,
+}
+
+impl ReplayObserver for Observers {
+    fn on_input(&mut self, role: TopicRole, payload: &[u8]) {
+        for e in &mut self.evaluations {
+            e.on_input(role, payload);
+        }
+    }
+
+    fn on_output(&mut self, role: TopicRole, payload: &[u8]) {
+        for e in &mut self.evaluations {
+            e.on_output(role, payload);
+        }
+    }
+
+    fn on_scores(&mut self, scores: &[SampleScore]) {
+        for e in &mut self.evaluations {
+            e.on_scores(scores);
+        }
+    }
+}
+
+impl Observers {
+    /// Every evaluation's section, by name, in order.
+    pub fn sections(&self) -> Vec<(&'static str, serde_json::Value)> {
+        self.evaluations
+            .iter()
+            .map(|e| (e.name(), e.section()))
+            .collect()
+    }
+}
