@@ -185,6 +185,9 @@ pub struct ProcessingConfig {
     pub max_in_flight: usize,
     /// Open keys (nodes) beyond which new keys are refused, bounding memory.
     pub max_open_keys: usize,
+    /// Whether every answered window's answer goes to the audit topic (a `window_answered`
+    /// record), so `replay --answers` can reproduce the run exactly, engine included.
+    pub record_answers: bool,
 }
 
 impl Default for ProcessingConfig {
@@ -195,6 +198,7 @@ impl Default for ProcessingConfig {
             commit_interval: Duration::from_secs(1),
             max_in_flight: 10_000,
             max_open_keys: 1_000_000,
+            record_answers: true,
         }
     }
 }

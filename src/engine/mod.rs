@@ -6,12 +6,14 @@
 //! HTTP: the JSON contract is [`wire`], the retrying, rate-limited, circuit-broken client is
 //! [`http`], and [`fallback::Answerer`] lets the built-in engine answer whenever the remote one
 //! cannot. [`gate`] decides which answers are acted on. [`server`] is the reference engine
-//! (`fabric-ai engine serve`): the built-in algorithms behind the HTTP contract.
+//! (`fabric-ai engine serve`): the built-in algorithms behind the HTTP contract. [`recorded`]
+//! answers a replay with the answers an earlier run recorded on its audit topic.
 
 pub mod builtin;
 pub mod fallback;
 pub mod gate;
 pub mod http;
+pub mod recorded;
 pub mod remote;
 pub mod request;
 pub mod server;

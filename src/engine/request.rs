@@ -256,6 +256,27 @@ impl EngineRequest {
             EngineRequest::Scaling(r) => r.window,
         }
     }
+
+    /// What the request is about: `cluster/node` for a node, `cluster` for a cluster,
+    /// `cluster/<job type>` for a workload class (the audit's scope of its answer).
+    pub fn scope(&self) -> String {
+        match self {
+            EngineRequest::Anomaly(r) => crate::event::node_key(&r.cluster_id, &r.node_id),
+            EngineRequest::Performance(r) => r.cluster_id.clone(),
+            EngineRequest::Workload(r) => {
+                let job_type = serde_json::to_value(r.job_type)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                format!("{}/{job_type}", r.cluster_id)
+            }
+            EngineRequest::Prediction(r) => match &r.node_id {
+                Some(node) => crate::event::node_key(&r.cluster_id, node),
+                None => r.cluster_id.clone(),
+            },
+            EngineRequest::Scaling(r) => r.cluster_id.clone(),
+        }
+    }
 }
 
 /// Any answer.

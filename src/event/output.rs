@@ -320,6 +320,9 @@ pub enum AuditKind {
     LateEvent,
     /// A new key was refused because the open-key limit was reached.
     KeyRefused,
+    /// A window was answered; the details carry the request digest and the answer, so a
+    /// replay can reproduce the run (see `engine::recorded`).
+    WindowAnswered,
 }
 
 /// A record of something fabric-ai did or declined to do, for audit consumers.

@@ -506,6 +506,9 @@ impl State {
             return Vec::new();
         }
         let mut outputs = Vec::new();
+        if self.config.processing.record_answers {
+            outputs.extend(self.answer_audit(request, &answer, source, &provenance, revision, origins));
+        }
         for decision in decisions_from(request, &answer, revision, source) {
             let gate = self.config.gating.gate(&decision);
             outputs.push(self.decision_audit(processor, &decision, gate, &provenance, origins));
@@ -516,6 +519,67 @@ impl State {
             }
         }
         outputs
+    }
+
+    /// The audit record of one answered window, carrying the answer (see `engine::recorded`).
+    fn answer_audit(
+        &self,
+        request: &EngineRequest,
+        answer: &crate::engine::EngineAnswer,
+        source: crate::event::Source,
+        p: &Provenance,
+        revision: u32,
+        origins: &[Origin],
+    ) -> Option<Output> {
+        use crate::engine::recorded::keys;
+        let body = match crate::engine::wire::encode_answer(answer) {
+            Ok(body) => String::from_utf8_lossy(&body).into_owned(),
+            Err(error) => {
+                tracing::error!(%error, "answer not encodable; not recorded");
+                return None;
+            }
+        };
+        let endpoint = crate::engine::wire::Endpoint::of(request);
+        let window = request.window();
+        let scope = request.scope();
+        let mut details = BTreeMap::from([
+            (keys::ENDPOINT.to_string(), endpoint.name().to_string()),
+            (keys::REQUEST_DIGEST.to_string(), p.request_digest.clone()),
+            (
+                keys::SOURCE.to_string(),
+                format!("{source:?}").to_lowercase(),
+            ),
+            (keys::ENGINE.to_string(), p.engine.to_string()),
+            (keys::ANSWER.to_string(), body),
+        ]);
+        if let Some(reason) = &p.fallback {
+            details.insert(keys::FALLBACK_REASON.to_string(), reason.clone());
+        }
+        if let Some(label) = &p.fallback_label {
+            details.insert(keys::FALLBACK_LABEL.to_string(), label.clone());
+        }
+        let kind = format!("answer.{}", endpoint.name());
+        let record = AuditRecord {
+            id: format!(
+                "{}:{revision}",
+                event::output::decision_id(&kind, &scope, &window)
+            ),
+            schema_version: event::output::SCHEMA_VERSION,
+            kind: AuditKind::WindowAnswered,
+            decision_id: None,
+            scope: scope.clone(),
+            window: Some(window),
+            event_time: None,
+            details,
+        };
+        let payload = self.encode(TopicRole::Audit, &record).ok()?;
+        Some(Output {
+            role: TopicRole::Audit,
+            key: scope.into_bytes(),
+            payload,
+            holds: origins.to_vec(),
+            decision: false,
+        })
     }
 
     /// The audit record of one gated decision: who answered, how, and what gating decided.
