@@ -123,10 +123,42 @@ struct ReplayArgs {
     /// Every series value is divided by this first (100 turns percent into a fraction).
     #[arg(long, default_value_t = 100.0)]
     series_divisor: f64,
-    /// Directory the outputs are written to, one JSON-lines file per output topic.
+    /// Read the configuration's input topics (telemetry and job events), each partition
+    /// from `--start` to `--end`, with a consumer group of the replay's own.
     #[arg(long)]
-    out: PathBuf,
-    /// Configuration file (TOML); the defaults when absent. Kafka settings are not used.
+    topics: bool,
+    /// Where each topic partition's read starts: `beginning`, `offset:N` or an RFC 3339 time.
+    #[arg(long, default_value = "beginning", requires = "topics")]
+    start: String,
+    /// Where it ends (exclusive): `end` (the log's end when the replay starts), `offset:N`
+    /// or an RFC 3339 time.
+    #[arg(long, default_value = "end", requires = "topics")]
+    end: String,
+    /// Who answers the windows: `builtin`, or `http` (the `[engine]` of the configuration).
+    #[arg(long, default_value = "builtin", value_parser = ["builtin", "http"])]
+    engine: String,
+    /// Answer from the answers a run recorded: an audit file of JSON lines, `topic` (the
+    /// configuration's audit topic) or `topic:NAME`.
+    #[arg(long, conflicts_with = "engine")]
+    answers: Option<String>,
+    /// Directory the outputs are written to, one JSON-lines file per output topic.
+    #[arg(
+        long,
+        required_unless_present = "out_topics",
+        conflicts_with = "out_topics"
+    )]
+    out: Option<PathBuf>,
+    /// Write the outputs to topics under this prefix instead (created when missing).
+    #[arg(long)]
+    out_topics: Option<String>,
+    /// Allow `--out-topics` to be the live prefix (`kafka.topic_prefix`): the replay's
+    /// decisions then reach the live actuators.
+    #[arg(long, requires = "out_topics")]
+    allow_live_topics: bool,
+    /// No progress display.
+    #[arg(long)]
+    no_progress: bool,
+    /// Configuration file (TOML); the defaults when absent.
     #[arg(long, short)]
     config: Option<PathBuf>,
 }
@@ -284,7 +316,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             let stats = Arc::new(fabric_ai::stats::Stats::default());
             fabric_ai::pipeline::run(config, stats, shutdown_signal()).await?;
         }
-        Command::Replay(args) => replay(args)?,
+        Command::Replay(args) => replay(args).await?,
         Command::Simulate(args) => simulate(args).await?,
         Command::Topics(TopicsCommand::Apply(args)) => return topics_apply(args).await,
         Command::Config(ConfigCommand::Check { file }) => {
@@ -423,9 +455,13 @@ async fn topics_apply(args: TopicsApplyArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn replay(args: ReplayArgs) -> anyhow::Result<()> {
-    use fabric_ai::pipeline::replay::{ReplayInput, ReplaySources, SeriesInput};
+async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
+    use fabric_ai::pipeline::replay::{
+        ReplayEngine, ReplayInput, ReplayOptions, ReplayOutput, ReplaySources, SeriesInput,
+        TopicRange,
+    };
     use fabric_ai::replay::input::SeriesMapping;
+    use fabric_ai::replay::kafka::Bound;
     use fabric_ai::topics::TopicRole;
     let config = match &args.config {
         Some(path) => Config::load(path)?,
@@ -460,28 +496,101 @@ fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         })
         .collect();
     anyhow::ensure!(
-        !inputs.is_empty() || !series.is_empty(),
-        "replay needs at least one --telemetry, --jobs or --series file"
+        !inputs.is_empty() || !series.is_empty() || args.topics,
+        "replay needs --topics or at least one --telemetry, --jobs or --series file"
     );
+    let topics = if args.topics {
+        let bound =
+            |flag: &str, text: &str| Bound::parse(text).map_err(|e| anyhow::anyhow!("{flag}: {e}"));
+        Some(TopicRange {
+            start: bound("--start", &args.start)?,
+            end: bound("--end", &args.end)?,
+        })
+    } else {
+        None
+    };
     let sources = ReplaySources {
         files: inputs,
         series,
+        topics,
+    };
+    let engine = match (&args.answers, args.engine.as_str()) {
+        (Some(source), _) => {
+            let answers = match source.strip_prefix("topic") {
+                Some(rest) if rest.is_empty() || rest.starts_with(':') => {
+                    let catalogue = Catalogue::built_in(&config.kafka.topic_prefix)?;
+                    let topic = rest
+                        .strip_prefix(':')
+                        .unwrap_or(catalogue.name(fabric_ai::topics::TopicRole::Audit));
+                    fabric_ai::replay::answers::from_topic(&config, topic)?
+                }
+                _ => fabric_ai::replay::answers::from_file(std::path::Path::new(source))?,
+            };
+            eprintln!("{} recorded answers loaded from {source}", answers.len());
+            ReplayEngine::Recorded(Arc::new(answers))
+        }
+        (None, "http") => ReplayEngine::Http,
+        (None, _) => ReplayEngine::Builtin,
+    };
+    let out = match (&args.out, &args.out_topics) {
+        (Some(dir), _) => ReplayOutput::Files(dir.clone()),
+        (None, Some(prefix)) => {
+            if prefix != &config.kafka.topic_prefix || args.allow_live_topics {
+                create_output_topics(&config, prefix).await?;
+            }
+            ReplayOutput::Topics {
+                prefix: prefix.clone(),
+                allow_live: args.allow_live_topics,
+            }
+        }
+        (None, None) => anyhow::bail!("replay needs --out DIR or --out-topics PREFIX"),
+    };
+    let destination = match &out {
+        ReplayOutput::Files(dir) => format!("outputs in {}", dir.display()),
+        ReplayOutput::Topics { prefix, .. } => format!("outputs on the topics under {prefix}"),
+    };
+    let options = ReplayOptions {
+        out,
+        engine,
+        progress: !args.no_progress,
     };
     let started = std::time::Instant::now();
-    let s = fabric_ai::pipeline::replay::replay_sources(config, &sources, &args.out)?;
+    let mut observer = fabric_ai::replay::observer::NoObserver;
+    let s = tokio::task::block_in_place(|| {
+        fabric_ai::pipeline::replay::replay_with(config, &sources, &options, &mut observer)
+    })?;
     let seconds = started.elapsed().as_secs_f64();
     let events = s.events_ok + s.dead_letters;
     eprintln!(
         "replayed {events} events ({} dead letters, {} late) in {seconds:.2} s \
-         ({:.0} events/s): {} windows, {} decisions published, {} held back by confidence; \
-         outputs in {}",
+         ({:.0} events/s): {} windows, {} decisions published, {} held back by confidence, \
+         {} answered by the built-in engine standing in; {destination}",
         s.dead_letters,
         s.late_events,
         events as f64 / seconds.max(1e-9),
         s.windows_closed,
         s.decisions_out,
         s.decisions_rejected,
-        args.out.display()
+        s.fallbacks,
     );
+    Ok(())
+}
+
+/// Creates the output topics under `prefix` that are missing, as `topics apply` would.
+async fn create_output_topics(config: &Config, prefix: &str) -> anyhow::Result<()> {
+    use fabric_ai::bus::admin::TopicAction;
+    let catalogue = Catalogue::built_in(prefix)?;
+    let outputs: Vec<&str> = fabric_ai::topics::TopicRole::ALL
+        .iter()
+        .filter(|r| !r.is_input())
+        .map(|r| catalogue.name(*r))
+        .collect();
+    let admin = fabric_ai::bus::admin::admin_client(&config.kafka)?;
+    let mut plan = fabric_ai::bus::admin::plan(&admin, &catalogue).await?;
+    plan.actions.retain(|a| match a {
+        TopicAction::Create(spec) => outputs.contains(&spec.name.as_str()),
+        _ => false,
+    });
+    fabric_ai::bus::admin::apply(&admin, &plan).await?;
     Ok(())
 }

@@ -46,6 +46,11 @@ impl TopicRole {
         TopicRole::DeadLetters,
     ];
 
+    /// Whether fabric-ai reads this role (telemetry, job events) rather than writes it.
+    pub fn is_input(self) -> bool {
+        matches!(self, TopicRole::Telemetry | TopicRole::JobEvents)
+    }
+
     /// The role's name in files and configuration.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -195,6 +195,7 @@ fn a_labelled_series_replays_as_one_nodes_telemetry() {
                 divisor: 100.0,
             },
         }],
+        ..Default::default()
     };
     let dir = tempfile::tempdir().unwrap();
     let stats = fabric_ai::pipeline::replay::replay_sources(config, &sources, dir.path()).unwrap();

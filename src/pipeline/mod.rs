@@ -38,6 +38,7 @@ mod asks;
 mod intake;
 mod output;
 pub mod replay;
+mod replay_sink;
 mod state;
 mod txn;
 

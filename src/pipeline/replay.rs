@@ -20,16 +20,19 @@
 //! not wired yet); inputs are JSON lines and series CSVs.
 
 use super::asks::Asks;
+use super::replay_sink::{FileSink, Sink};
 use super::state::{Input, State, INPUTS};
 use crate::config::Config;
 use crate::engine::builtin::BuiltinEngine;
 use crate::engine::fallback::Answerer;
+use crate::engine::recorded::RecordedAnswers;
+use crate::event::{Encoding, JobEvent, TelemetrySample};
+use crate::replay::kafka::Bound;
 use crate::replay::observer::{NoObserver, ReplayObserver};
 use crate::stats::{Stats, StatsSnapshot};
 use crate::topics::{Catalogue, CatalogueError, TopicRole};
 use crate::window::PartitionId;
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufWriter, Write};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -54,10 +57,69 @@ pub struct SeriesInput {
 /// What to replay.
 #[derive(Debug, Clone, Default)]
 pub struct ReplaySources {
-    /// JSON-lines files.
+    /// JSON-lines files and Avro object container files (told apart by their first bytes).
     pub files: Vec<ReplayInput>,
     /// Labelled series, each one more telemetry partition.
     pub series: Vec<SeriesInput>,
+    /// The configuration's input topics between two bounds, when set.
+    pub topics: Option<TopicRange>,
+}
+
+/// Which part of the input topics a replay reads (each partition from `start` to `end`).
+#[derive(Debug, Clone, Copy)]
+pub struct TopicRange {
+    /// Where each partition's read starts.
+    pub start: Bound,
+    /// Where it ends (exclusive).
+    pub end: Bound,
+}
+
+/// Who answers a replay's windows.
+#[derive(Debug, Clone, Default)]
+pub enum ReplayEngine {
+    /// The built-in engine.
+    #[default]
+    Builtin,
+    /// The AI Engine of the configuration's `[engine]` section, over HTTP (its answers are
+    /// awaited in input order, so the outputs do not depend on its speed).
+    Http,
+    /// The answers an earlier run recorded on its audit topic.
+    Recorded(Arc<RecordedAnswers>),
+}
+
+/// Where a replay's outputs go.
+#[derive(Debug, Clone)]
+pub enum ReplayOutput {
+    /// JSON-lines files in this directory, one per output role.
+    Files(PathBuf),
+    /// The output topics named under `prefix`; the live prefix only with `allow_live`.
+    Topics {
+        /// Topic prefix of the outputs.
+        prefix: String,
+        /// Whether the configuration's own (live) prefix may be written to.
+        allow_live: bool,
+    },
+}
+
+/// How a replay runs.
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    /// Where the outputs go.
+    pub out: ReplayOutput,
+    /// Who answers.
+    pub engine: ReplayEngine,
+    /// Whether to show progress (a bar on a terminal, log lines otherwise).
+    pub progress: bool,
+}
+
+impl Default for ReplayOptions {
+    fn default() -> Self {
+        ReplayOptions {
+            out: ReplayOutput::Files(PathBuf::from("replay-out")),
+            engine: ReplayEngine::Builtin,
+            progress: false,
+        }
+    }
 }
 
 /// Why a replay stopped.
@@ -82,6 +144,30 @@ pub enum ReplayError {
     /// A labelled series could not be read as telemetry.
     #[error(transparent)]
     Series(#[from] crate::replay::input::InputError),
+    /// A topic could not be read.
+    #[error("replay input: {0}")]
+    Topic(#[from] crate::replay::kafka::ReadError),
+    /// An Avro container file could not be read.
+    #[error(transparent)]
+    Container(#[from] crate::replay::container::ContainerError),
+    /// The outputs would go to the live topics, and that was not allowed.
+    #[error(
+        "replay output: `{prefix}` is the live topic prefix; choose another or allow it \
+         explicitly (--allow-live-topics)"
+    )]
+    LiveOutput {
+        /// The prefix.
+        prefix: String,
+    },
+    /// The outputs could not be written to their topics.
+    #[error("replay output: {reason}")]
+    Output {
+        /// What failed.
+        reason: String,
+    },
+    /// The HTTP engine client could not be built.
+    #[error("replay engine: {0}")]
+    Engine(super::PipelineError),
     /// The topic catalogue is invalid.
     #[error(transparent)]
     Catalogue(#[from] CatalogueError),
@@ -94,43 +180,142 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReplayError + '_ {
     }
 }
 
-/// One input file being read: its next line, and that line's event time.
+/// One record of a replay input: its bytes and where it sits in its source.
+struct SourceRecord {
+    bytes: Vec<u8>,
+    /// Line number of a file, offset of a topic partition, record number of a container.
+    offset: i64,
+    key: Option<Vec<u8>>,
+    timestamp_ms: Option<i64>,
+}
+
+/// Yields a source's records in order, `None` at its end.
+type Records = Box<dyn FnMut() -> Result<Option<SourceRecord>, ReplayError>>;
+
+/// One input being read (a file, a series, a topic partition): its next record, and that
+/// record's event time.
 struct Reader {
     partition: PartitionId,
     source: String,
-    lines: Box<dyn Iterator<Item = std::io::Result<String>>>,
-    next: Option<(i64, Vec<u8>, i64)>,
-    line_no: i64,
+    encoding: Encoding,
+    records: Records,
+    /// How many records it holds, when known up front (series and topic partitions).
+    remaining: Option<u64>,
+    next: Option<(i64, SourceRecord)>,
 }
 
 impl Reader {
-    /// Reads the next non-blank line: (event time for the merge, bytes, line number).
-    fn advance(&mut self) -> Result<(), std::io::Error> {
-        self.next = None;
-        for line in self.lines.by_ref() {
-            let line = line?;
-            self.line_no += 1;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let time = event_time_ms(line.as_bytes()).unwrap_or(i64::MIN);
-            self.next = Some((time, line.into_bytes(), self.line_no));
-            return Ok(());
+    fn new(
+        partition: PartitionId,
+        source: String,
+        encoding: Encoding,
+        (records, remaining): (Records, Option<u64>),
+    ) -> Self {
+        Reader {
+            partition,
+            source,
+            encoding,
+            records,
+            remaining,
+            next: None,
         }
+    }
+
+    /// Reads the next record and its event time for the merge.
+    fn advance(&mut self) -> Result<(), ReplayError> {
+        self.next = (self.records)()?.map(|record| {
+            let role = INPUTS[self.partition.topic as usize];
+            let time = event_time_ms(role, &record.bytes, self.encoding).unwrap_or(i64::MIN);
+            (time, record)
+        });
         Ok(())
     }
 }
 
-/// The `event_time` of a JSON event, if it has a readable one. Lines without one go first in
-/// the merge; they become dead letters anyway.
-fn event_time_ms(line: &[u8]) -> Option<i64> {
+/// The records of a JSON-lines file, blank lines skipped, numbered by line.
+fn json_lines(path: &Path) -> Result<Records, ReplayError> {
+    let file = std::fs::File::open(path).map_err(io(path))?;
+    let mut lines = std::io::BufReader::new(file).lines();
+    let mut line_no = 0;
+    let path = path.to_owned();
+    Ok(Box::new(move || {
+        for line in lines.by_ref() {
+            let line = line.map_err(io(&path))?;
+            line_no += 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            return Ok(Some(SourceRecord {
+                bytes: line.into_bytes(),
+                offset: line_no,
+                key: None,
+                timestamp_ms: None,
+            }));
+        }
+        Ok(None)
+    }))
+}
+
+/// Records already in memory (a labelled series), numbered from 1.
+fn in_memory(records: Vec<Vec<u8>>) -> Records {
+    let mut records = records.into_iter().enumerate();
+    Box::new(move || {
+        Ok(records.next().map(|(i, bytes)| SourceRecord {
+            bytes,
+            offset: i as i64 + 1,
+            key: None,
+            timestamp_ms: None,
+        }))
+    })
+}
+
+/// The records of one topic partition between the replay's bounds.
+fn partition_records(mut reader: crate::replay::kafka::PartitionReader) -> Records {
+    Box::new(move || {
+        Ok(reader.next_record()?.map(|r| SourceRecord {
+            bytes: r.payload,
+            offset: r.offset,
+            key: r.key,
+            timestamp_ms: r.timestamp_ms,
+        }))
+    })
+}
+
+/// The records of an Avro object container file, each turned into its JSON form.
+fn container_records(path: &Path, role: TopicRole) -> Result<Records, ReplayError> {
+    let mut reader = crate::replay::container::ContainerReader::open(path, role)?;
+    Ok(Box::new(move || {
+        Ok(reader.next_json()?.map(|(n, bytes)| SourceRecord {
+            bytes,
+            offset: n,
+            key: None,
+            timestamp_ms: None,
+        }))
+    }))
+}
+
+/// The event time of an input, if it has a readable one. Records without one go first in the
+/// merge; they become dead letters anyway.
+fn event_time_ms(role: TopicRole, bytes: &[u8], encoding: Encoding) -> Option<i64> {
     #[derive(serde::Deserialize)]
     struct Timed<'a> {
         #[serde(borrow)]
         event_time: std::borrow::Cow<'a, str>,
     }
-    let timed: Timed<'_> = serde_json::from_slice(line).ok()?;
-    crate::event::time::parse(&timed.event_time).map(|t| t.timestamp_millis())
+    match encoding {
+        Encoding::Json => {
+            let timed: Timed<'_> = serde_json::from_slice(bytes).ok()?;
+            crate::event::time::parse(&timed.event_time).map(|t| t.timestamp_millis())
+        }
+        Encoding::Avro { .. } => match role {
+            TopicRole::JobEvents => crate::event::decode::<JobEvent>(bytes, encoding)
+                .ok()
+                .map(|j| j.event_time.timestamp_millis()),
+            _ => crate::event::decode::<TelemetrySample>(bytes, encoding)
+                .ok()
+                .map(|s| s.event_time.timestamp_millis()),
+        },
+    }
 }
 
 /// Replays JSON-lines `inputs` through the processors of `config`, writing every output to
@@ -142,7 +327,7 @@ pub fn replay(
 ) -> Result<StatsSnapshot, ReplayError> {
     let sources = ReplaySources {
         files: inputs.to_vec(),
-        series: Vec::new(),
+        ..ReplaySources::default()
     };
     replay_sources(config, &sources, out_dir)
 }
@@ -156,161 +341,207 @@ pub fn replay_sources(
     replay_observed(config, sources, out_dir, &mut NoObserver)
 }
 
+/// Opens every source: files first (in the order given), then series, then topic partitions.
+fn open_readers(
+    config: &Config,
+    catalogue: &Catalogue,
+    sources: &ReplaySources,
+) -> Result<Vec<Reader>, ReplayError> {
+    let mut readers = Vec::new();
+    let mut next_partition = 0;
+    let mut partition_of = |role: TopicRole, path: &Path| {
+        let topic =
+            INPUTS
+                .iter()
+                .position(|r| *r == role)
+                .ok_or_else(|| ReplayError::NotAnInput {
+                    path: path.display().to_string(),
+                    role,
+                })?;
+        next_partition += 1;
+        Ok::<_, ReplayError>(PartitionId {
+            topic: topic as u16,
+            partition: next_partition - 1,
+        })
+    };
+    for input in &sources.files {
+        let partition = partition_of(input.role, &input.path)?;
+        let container =
+            crate::replay::container::is_container(&input.path).map_err(io(&input.path))?;
+        let records = if container {
+            container_records(&input.path, input.role)?
+        } else {
+            json_lines(&input.path)?
+        };
+        let source = input.path.display().to_string();
+        readers.push(Reader::new(
+            partition,
+            source,
+            Encoding::Json,
+            (records, None),
+        ));
+    }
+    for series in &sources.series {
+        // A series is small (NAB's are a few thousand rows): read it whole, as JSON lines.
+        let samples = crate::replay::input::read_series_samples(&series.path, &series.mapping)?;
+        let lines = samples
+            .iter()
+            .map(|s| crate::event::encode(s, Encoding::Json))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| io(&series.path)(std::io::Error::other(e)))?;
+        let partition = partition_of(TopicRole::Telemetry, &series.path)?;
+        let source = series.path.display().to_string();
+        let count = lines.len() as u64;
+        readers.push(Reader::new(
+            partition,
+            source,
+            Encoding::Json,
+            (in_memory(lines), Some(count)),
+        ));
+    }
+    if let Some(range) = &sources.topics {
+        for (index, role) in INPUTS.iter().enumerate() {
+            let topic = catalogue.name(*role);
+            let partitions =
+                crate::replay::kafka::open_topic(&config.kafka, topic, range.start, range.end)?;
+            for reader in partitions {
+                let partition = PartitionId {
+                    topic: index as u16,
+                    partition: reader.partition(),
+                };
+                let encoding = config.encoding(*role);
+                let count = reader.remaining();
+                readers.push(Reader::new(
+                    partition,
+                    topic.to_owned(),
+                    encoding,
+                    (partition_records(reader), Some(count)),
+                ));
+            }
+        }
+    }
+    for reader in &mut readers {
+        reader.advance()?;
+    }
+    Ok(readers)
+}
+
 /// Replays every source of `sources`, showing inputs, outputs and sample scores to
 /// `observer` as it goes.
 pub fn replay_observed(
-    mut config: Config,
+    config: Config,
     sources: &ReplaySources,
     out_dir: &Path,
     observer: &mut dyn ReplayObserver,
 ) -> Result<StatsSnapshot, ReplayError> {
-    let inputs = &sources.files;
-    // Files are JSON lines, and so is what the replay writes.
-    config.encoding.clear();
-    let catalogue = Catalogue::built_in(&config.kafka.topic_prefix)?;
-    let mut readers = Vec::with_capacity(inputs.len());
-    for (i, input) in inputs.iter().enumerate() {
-        let topic = INPUTS
-            .iter()
-            .position(|r| *r == input.role)
-            .ok_or_else(|| ReplayError::NotAnInput {
-                path: input.path.display().to_string(),
-                role: input.role,
-            })?;
-        let file = std::fs::File::open(&input.path).map_err(io(&input.path))?;
-        let mut reader = Reader {
-            partition: PartitionId {
-                topic: topic as u16,
-                partition: i as i32,
-            },
-            source: input.path.display().to_string(),
-            lines: Box::new(std::io::BufReader::new(file).lines()),
-            next: None,
-            line_no: 0,
-        };
-        reader.advance().map_err(io(&input.path))?;
-        readers.push(reader);
-    }
-    for (i, series) in sources.series.iter().enumerate() {
-        // A series is small (NAB's are a few thousand rows): read it whole, as JSON lines.
-        let samples = crate::replay::input::read_series_samples(&series.path, &series.mapping)?;
-        let lines: Vec<std::io::Result<String>> = samples
-            .iter()
-            .map(|s| {
-                crate::event::encode(s, crate::event::Encoding::Json)
-                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-                    .map_err(std::io::Error::other)
-            })
-            .collect();
-        let mut reader = Reader {
-            partition: PartitionId {
-                topic: 0,
-                partition: (inputs.len() + i) as i32,
-            },
-            source: series.path.display().to_string(),
-            lines: Box::new(lines.into_iter()),
-            next: None,
-            line_no: 0,
-        };
-        reader.advance().map_err(io(&series.path))?;
-        readers.push(reader);
-    }
-
-    std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
-    let stats = Arc::new(Stats::default());
-    let mut sink = Sink {
-        dir: out_dir.to_owned(),
-        files: BTreeMap::new(),
-        stats: stats.clone(),
+    let options = ReplayOptions {
+        out: ReplayOutput::Files(out_dir.to_owned()),
+        ..ReplayOptions::default()
     };
-    let answerer = Answerer::new(BuiltinEngine::new(config.anomaly.clone()), None).untimed();
-    let mut state = State::new(config, catalogue, stats.clone(), answerer);
+    replay_with(config, sources, &options, observer)
+}
+
+/// Replays every source of `sources` as `options` say.
+pub fn replay_with(
+    mut config: Config,
+    sources: &ReplaySources,
+    options: &ReplayOptions,
+    observer: &mut dyn ReplayObserver,
+) -> Result<StatsSnapshot, ReplayError> {
+    let catalogue = Catalogue::built_in(&config.kafka.topic_prefix)?;
+    let mut readers = open_readers(&config, &catalogue, sources)?;
+    let stats = Arc::new(Stats::default());
+    let mut sink: Box<dyn Sink> = match &options.out {
+        ReplayOutput::Files(dir) => {
+            // What a replay writes to files is JSON lines, whatever the live topics use.
+            config.encoding.clear();
+            Box::new(FileSink::new(dir, stats.clone())?)
+        }
+        ReplayOutput::Topics { prefix, allow_live } => Box::new(
+            super::replay_sink::TopicSink::new(&config, prefix, *allow_live, stats.clone())?,
+        ),
+    };
+    let mut answerer = match &options.engine {
+        ReplayEngine::Http => {
+            config.engine.enabled = true;
+            super::answerer(&config).map_err(ReplayError::Engine)?
+        }
+        _ => Answerer::new(BuiltinEngine::new(config.anomaly.clone()), None),
+    };
+    answerer = answerer.untimed();
+    if let ReplayEngine::Recorded(recorded) = &options.engine {
+        answerer = answerer.with_recorded(recorded.clone());
+    }
+    let remote = answerer.is_remote();
+    let output_catalogue = sink.catalogue().cloned();
+    let mut state = State::new(
+        config,
+        output_catalogue.unwrap_or(catalogue),
+        stats.clone(),
+        answerer,
+    );
     let mut asks = Asks::default();
     let now = tokio::time::Instant::now();
+    let total = readers.iter().map(|r| r.remaining).sum::<Option<u64>>();
+    let mut progress = options
+        .progress
+        .then(|| crate::replay::progress::Progress::new(total));
 
     loop {
         let next = readers
             .iter()
             .enumerate()
-            .filter_map(|(i, r)| r.next.as_ref().map(|(t, _, _)| (*t, i)))
+            .filter_map(|(i, r)| r.next.as_ref().map(|(t, _)| (*t, i)))
             .min();
         let Some((_, i)) = next else { break };
         let reader = &mut readers[i];
-        let Some((_, bytes, line)) = reader.next.take() else {
+        let Some((_, record)) = reader.next.take() else {
             break;
         };
         let input = Input {
             partition: reader.partition,
             source: &reader.source,
-            offset: line,
-            key: None,
-            payload: &bytes,
-            timestamp_ms: None,
+            offset: record.offset,
+            key: record.key.as_deref(),
+            payload: &record.bytes,
+            timestamp_ms: record.timestamp_ms,
+            encoding: Some(reader.encoding),
         };
-        observer.on_input(INPUTS[reader.partition.topic as usize], &bytes);
-        let outputs = state.on_input(&mut asks, &input, now);
+        observer.on_input(INPUTS[reader.partition.topic as usize], &record.bytes);
+        let mut outputs = state.on_input(&mut asks, &input, now);
+        if remote {
+            outputs.extend(answer_remote(&mut state, &mut asks));
+        }
         observer.on_scores(&state.take_scores());
         sink.write(&outputs, observer)?;
-        let path = PathBuf::from(&reader.source);
-        reader.advance().map_err(io(&path))?;
+        reader.advance()?;
+        if let Some(p) = progress.as_mut() {
+            p.tick(1);
+        }
     }
-    let outputs = state.finish(&mut asks, now);
+    let mut outputs = state.finish(&mut asks, now);
+    if remote {
+        outputs.extend(answer_remote(&mut state, &mut asks));
+    }
     observer.on_scores(&state.take_scores());
     sink.write(&outputs, observer)?;
     sink.flush()?;
+    if let Some(p) = progress.as_mut() {
+        p.finish();
+    }
     Ok(stats.snapshot())
 }
 
-/// One JSON-lines file per output role.
-struct Sink {
-    dir: PathBuf,
-    files: BTreeMap<TopicRole, BufWriter<std::fs::File>>,
-    /// A decision written is counted as published and acknowledged.
-    stats: Arc<Stats>,
-}
-
-impl Sink {
-    fn path(&self, role: TopicRole) -> PathBuf {
-        let name = serde_json::to_value(role)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_else(|| format!("{role:?}"));
-        self.dir.join(format!("{name}.jsonl"))
+/// With a live HTTP engine, waits for every window sent and returns its outputs, so the
+/// replay stays in input order whatever the engine's speed.
+fn answer_remote(state: &mut State, asks: &mut Asks) -> Vec<super::output::Output> {
+    use futures::StreamExt;
+    let mut outputs = Vec::new();
+    state.dispatch(asks);
+    let handle = tokio::runtime::Handle::current();
+    while let Some(done) = tokio::task::block_in_place(|| handle.block_on(asks.in_flight.next())) {
+        outputs.extend(state.on_answer(asks, done));
+        state.dispatch(asks);
     }
-
-    fn write(
-        &mut self,
-        outputs: &[super::output::Output],
-        observer: &mut dyn ReplayObserver,
-    ) -> Result<(), ReplayError> {
-        for output in outputs {
-            observer.on_output(output.role, &output.payload);
-            let path = self.path(output.role);
-            let file = match self.files.entry(output.role) {
-                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::btree_map::Entry::Vacant(e) => {
-                    let file = std::fs::File::create(&path).map_err(io(&path))?;
-                    e.insert(BufWriter::new(file))
-                }
-            };
-            file.write_all(&output.payload).map_err(io(&path))?;
-            file.write_all(b"\n").map_err(io(&path))?;
-            if output.decision {
-                Stats::bump(&self.stats.decisions_out);
-                Stats::bump(&self.stats.decisions_acked);
-            }
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<(), ReplayError> {
-        let roles: Vec<TopicRole> = self.files.keys().copied().collect();
-        for role in roles {
-            let path = self.path(role);
-            if let Some(file) = self.files.get_mut(&role) {
-                file.flush().map_err(io(&path))?;
-            }
-        }
-        Ok(())
-    }
+    outputs
 }

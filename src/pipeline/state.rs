@@ -48,6 +48,9 @@ pub(crate) struct Input<'a> {
     pub payload: &'a [u8],
     /// The broker's timestamp, if any.
     pub timestamp_ms: Option<i64>,
+    /// How its bytes are encoded, when not as the configuration says for its topic (a
+    /// replay's files are JSON whatever the live topics use).
+    pub encoding: Option<crate::event::Encoding>,
 }
 
 /// Inputs, in the order their [`PartitionId::topic`] index refers to.
@@ -140,6 +143,7 @@ impl State {
             key: message.key(),
             payload: message.payload().unwrap_or_default(),
             timestamp_ms: message.timestamp().to_millis(),
+            encoding: None,
         };
         self.on_input(asks, &input, Instant::now())
     }
@@ -154,7 +158,7 @@ impl State {
         };
         self.ledger.consumed(pid, input.offset);
         let role = INPUTS[pid.topic as usize];
-        let encoding = self.config.encoding(role);
+        let encoding = input.encoding.unwrap_or_else(|| self.config.encoding(role));
 
         let mut outputs = match role {
             TopicRole::Telemetry => {
@@ -507,7 +511,14 @@ impl State {
         }
         let mut outputs = Vec::new();
         if self.config.processing.record_answers {
-            outputs.extend(self.answer_audit(request, &answer, source, &provenance, revision, origins));
+            outputs.extend(self.answer_audit(
+                request,
+                &answer,
+                source,
+                &provenance,
+                revision,
+                origins,
+            ));
         }
         for decision in decisions_from(request, &answer, revision, source) {
             let gate = self.config.gating.gate(&decision);

@@ -4,8 +4,12 @@
 //! Nothing here touches Kafka or the pipeline; the `replay` command feeds these from re-run
 //! processors. The file formats and metric definitions are described in `docs/replay.md`.
 
+pub mod answers;
+pub mod container;
 pub mod forecast_metrics;
 pub mod input;
+pub mod kafka;
 pub mod observer;
+pub mod progress;
 pub mod scaling_metrics;
 pub mod score;
