@@ -139,7 +139,10 @@ impl Processor for WorkloadProcessor {
         }
         let mut out = Vec::new();
         for mut w in self.store.take_closed(watermark_ms, now) {
+            // Job events of one window come from several partitions, read in whatever order
+            // they interleave; sorted, the request does not depend on it.
             w.agg.arrivals_ms.sort_unstable();
+            w.agg.runtimes_s.sort_by(f64::total_cmp);
             let history = self.history.entry(w.key.clone()).or_default();
             let past = history.to_vec();
             if w.revision == 0 {

@@ -9,9 +9,10 @@
 //! Messages come in offset order per partition; the replay merges partitions by event time.
 
 use crate::config::KafkaConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
+use rdkafka::ClientContext;
 use rdkafka::{Offset, TopicPartitionList};
 use std::time::{Duration, Instant};
 
@@ -91,6 +92,21 @@ pub enum ReadError {
     },
 }
 
+/// The replay consumers' context: reaching the end of a partition is how a read ends, not an
+/// error worth a log line; everything else is logged as usual.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ReplayContext;
+
+impl ClientContext for ReplayContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if !matches!(error, KafkaError::PartitionEOF(_)) {
+            tracing::error!(%error, reason, "replay consumer");
+        }
+    }
+}
+
+impl ConsumerContext for ReplayContext {}
+
 /// How long a partition may deliver nothing before its read fails as stalled.
 const STALL_AFTER: Duration = Duration::from_secs(30);
 /// Timeout of metadata, watermark and offsets-for-times calls.
@@ -100,7 +116,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct PartitionReader {
     topic: String,
     partition: i32,
-    consumer: BaseConsumer,
+    consumer: BaseConsumer<ReplayContext>,
     next_offset: i64,
     end: i64,
 }
@@ -210,7 +226,7 @@ pub fn open_topic(
             // The end of the log says the read is over even when the last offsets before the
             // end are transaction markers, which are never delivered.
             .set("enable.partition.eof", "true")
-            .create::<BaseConsumer>()
+            .create_with_context::<_, BaseConsumer<ReplayContext>>(ReplayContext)
             .map_err(error("create consumer"))
     };
     let probe = client()?;
@@ -262,7 +278,7 @@ pub fn open_topic(
 /// The earliest offset of `partition` whose timestamp is at or after `ms`; `None` when there
 /// is none (every message is older).
 fn offset_for_time(
-    consumer: &BaseConsumer,
+    consumer: &BaseConsumer<ReplayContext>,
     topic: &str,
     partition: i32,
     ms: i64,
