@@ -1,23 +1,22 @@
 //! Replay: recorded inputs through the same processors as `run`, on event time only.
 //!
-//! Each input file is one partition of its role (telemetry or job events); its line number is
-//! the offset. Lines of all files are merged by event time (the file whose next event is
-//! earliest goes first; ties go to the file given first), so the watermark advances as it did
-//! live. No wall clock is read: idle partitions and wall-clock waits never fire, and when the
-//! input ends every window still open is closed, as the wall-clock wait of a live run would.
-//! The built-in engine answers with a latency recorded as zero, so the same input and
-//! configuration give byte-identical output.
+//! Every input is one partition of its role (telemetry or job events): a file of JSON lines or
+//! an Avro container file (its line or record number is the offset), a labelled series, or a
+//! partition of a recorded topic between two bounds (`replay::kafka`). Records of all inputs
+//! are merged by event time (the input whose next event is earliest goes first; ties go to the
+//! input opened first), so the watermark advances as it did live. No wall clock is read: idle
+//! partitions and wall-clock waits never fire, and when the input ends every window still open
+//! is closed, as the wall-clock wait of a live run would.
 //!
-//! Outputs are written as JSON lines, one file per output topic role (`anomalies.jsonl`,
-//! `audit.jsonl`, `dead_letters.jsonl`, ...), in the order they were produced. A line that
-//! does not decode or validate becomes a dead letter naming its file and line, as it would
-//! live.
+//! The built-in engine answers with a latency recorded as zero; recorded answers
+//! (`engine::recorded`) reproduce a past run; a live HTTP engine is awaited after each input,
+//! so outputs stay in input order. Either way the same input and configuration give the same
+//! output. Outputs go to JSON-lines files, one per output role, or to topics under a prefix
+//! of the replay's own (`replay_sink`). A record that does not decode or validate becomes a
+//! dead letter naming its source and offset, as it would live.
 //!
-//! A labelled series (`timestamp,value` CSV, as in NAB) can be replayed as one node's
-//! telemetry: one more telemetry partition, its values scaled into the chosen metric.
-//!
-//! Known limits: only the built-in engine answers (a live HTTP engine and recorded answers are
-//! not wired yet); inputs are JSON lines and series CSVs.
+//! Known limit: with `--engine http` the replay must run inside a multi-threaded tokio
+//! runtime (the command does); the library's other modes need none.
 
 use super::asks::Asks;
 use super::replay_sink::{FileSink, Sink};
