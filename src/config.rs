@@ -78,7 +78,35 @@ pub struct Config {
     pub engine: EngineHttpConfig,
     /// Confidence thresholds of the decisions that are acted on.
     pub gating: GatingConfig,
+    /// The operations endpoints (`/metrics`, `/healthz`, `/readyz`).
+    pub ops: OpsConfig,
 }
+
+/// The operations endpoints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpsConfig {
+    /// Address the endpoints listen on (`host:port`); empty serves none.
+    pub listen: String,
+    /// `/readyz` fails when the processing loop has not come round for this long.
+    #[serde(with = "humantime_serde")]
+    pub stall_after: Duration,
+}
+
+impl Default for OpsConfig {
+    fn default() -> Self {
+        OpsConfig {
+            listen: String::new(),
+            stall_after: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Environment variables with this prefix override the file: `FABRIC_AI__SECTION__KEY=value`
+/// sets `key` of `[section]` (deeper tables take more `__`-separated parts; names are
+/// lowercased). The value is read as a TOML value (`5`, `true`, `"5m"`, `[1, 2]`) and, when it
+/// is not one, as a string.
+pub const ENV_PREFIX: &str = "FABRIC_AI__";
 
 /// Kafka connection settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -389,28 +417,84 @@ impl Default for ScalingConfig {
     }
 }
 
+/// Sets `keys` (a dotted path) in `table` to `value`, creating tables on the way.
+fn set_path(table: &mut toml::Table, keys: &[String], value: toml::Value) -> Result<(), String> {
+    let Some((last, parents)) = keys.split_last() else {
+        return Err("no key".into());
+    };
+    let mut current = table;
+    for key in parents {
+        let entry = current
+            .entry(key.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        current = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("`{key}` is not a table"))?;
+    }
+    current.insert(last.clone(), value);
+    Ok(())
+}
+
 impl Config {
-    /// Reads, parses and validates a file.
+    /// Reads, parses and validates a file, with the process's `FABRIC_AI__*` environment
+    /// overrides applied (see [`ENV_PREFIX`]).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
             source,
         })?;
-        Config::parse(&text, &path.display().to_string())
+        Config::parse_with_env(&text, &path.display().to_string(), std::env::vars())
     }
 
     /// Parses and validates TOML text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        Config::parse_with_env(text, origin, std::iter::empty())
+    }
+
+    /// Parses TOML text with overrides from `env` (name, value) pairs, then validates.
+    pub fn parse_with_env(
+        text: &str,
+        origin: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let parse_error = |message: String| ConfigError::Parse {
             path: origin.to_owned(),
-            message: e.to_string(),
-        })?;
+            message,
+        };
+        let mut table: toml::Table =
+            toml::from_str(text).map_err(|e| parse_error(e.to_string()))?;
+        for (name, value) in env {
+            let Some(path) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let keys: Vec<String> = path.split("__").map(str::to_lowercase).collect();
+            if keys.iter().any(String::is_empty) {
+                return Err(parse_error(format!(
+                    "{name}: empty part in the variable name"
+                )));
+            }
+            let value = toml::from_str::<toml::Table>(&format!("v = {value}"))
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or(toml::Value::String(value));
+            set_path(&mut table, &keys, value)
+                .map_err(|reason| parse_error(format!("{name}: {reason}")))?;
+        }
+        let config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| parse_error(e.to_string()))?;
         config.validate()?;
         Ok(config)
     }
 
     /// Checks ranges and cross-field rules.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if !self.ops.listen.is_empty() && self.ops.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(invalid(
+                "ops.listen",
+                "must be host:port, e.g. 127.0.0.1:9464",
+            ));
+        }
         self.gating.validate()?;
         self.engine.validate()?;
         if self.kafka.bootstrap_servers.trim().is_empty() {
@@ -590,6 +674,39 @@ mod tests {
         let config = Config::load(&path).unwrap();
         assert!(config.engine.enabled);
         assert_eq!(config.engine.url, "http://engine:8095");
+    }
+
+    #[test]
+    fn environment_variables_override_the_file_and_are_checked_like_it() {
+        let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let text = "[anomaly]\ninterval = \"5m\"\n";
+        let config = Config::parse_with_env(
+            text,
+            "t",
+            env(&[
+                ("FABRIC_AI__ANOMALY__INTERVAL", "\"4m\""),
+                ("FABRIC_AI__KAFKA__BOOTSTRAP_SERVERS", "broker:9093"),
+                ("FABRIC_AI__PROCESSING__MAX_IN_FLIGHT", "7"),
+                ("FABRIC_AI__KAFKA__CLIENT__SECURITY.PROTOCOL", "SSL"),
+                ("UNRELATED", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.anomaly.interval, Duration::from_secs(240));
+        assert_eq!(config.kafka.bootstrap_servers, "broker:9093");
+        assert_eq!(config.processing.max_in_flight, 7);
+        assert_eq!(config.kafka.client["security.protocol"], "SSL");
+        let err = Config::parse_with_env("", "t", env(&[("FABRIC_AI__ANOMALY__INTERVALL", "1")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("intervall"), "{err}");
+        let err = Config::parse_with_env("", "t", env(&[("FABRIC_AI__OPS__LISTEN", "nowhere")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("ops.listen"), "{err}");
     }
 
     #[test]

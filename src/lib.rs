@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod event;
+pub mod ops;
 pub mod pipeline;
 pub mod processor;
 pub mod replay;

@@ -39,6 +39,10 @@ pub struct Stats {
     /// Highest number of outputs and engine requests in flight at once (a high-water mark):
     /// stays at or below `processing.max_in_flight` plus one input's outputs.
     pub peak_in_flight: AtomicU64,
+    /// The labelled metrics (see `ops::metrics`).
+    pub families: crate::ops::metrics::Families,
+    /// What readiness is judged from (see `ops::health`).
+    pub health: crate::ops::health::Health,
 }
 
 /// A point-in-time copy of [`Stats`].

@@ -2,9 +2,13 @@
 //! assigned (so they hold the watermark until they deliver) and revoked (so it drops their
 //! state instead of committing for partitions it no longer owns).
 
+use crate::stats::Stats;
 use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, TopicPartitionList};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::sync::Mutex;
 
 /// A partition as librdkafka names it.
@@ -20,13 +24,28 @@ pub struct Changes {
 }
 
 /// Rebalance bookkeeping shared between librdkafka's callback thread and the processing loop.
+/// With counters attached, it also turns the client's statistics into consumer-lag gauges and
+/// its "all brokers down" error into readiness.
 #[derive(Debug, Default)]
 pub struct RebalanceContext {
     dirty: AtomicBool,
     changes: Mutex<Changes>,
+    stats: Option<Arc<Stats>>,
+    /// Consumed topic names and the role label each gets in metrics.
+    roles: Vec<(String, &'static str)>,
 }
 
 impl RebalanceContext {
+    /// A context that also reports consumer lag and broker reachability to `stats`; `roles`
+    /// maps each consumed topic to its metrics label.
+    pub fn observed(stats: Arc<Stats>, roles: Vec<(String, &'static str)>) -> RebalanceContext {
+        RebalanceContext {
+            stats: Some(stats),
+            roles,
+            ..RebalanceContext::default()
+        }
+    }
+
     /// Assignment changes since the last call; cheap (one atomic load) when there are none.
     pub fn take_changes(&self) -> Option<Changes> {
         if !self.dirty.swap(false, Ordering::AcqRel) {
@@ -63,7 +82,39 @@ fn describe(tpl: &TopicPartitionList) -> String {
         .join(",")
 }
 
-impl ClientContext for RebalanceContext {}
+impl ClientContext for RebalanceContext {
+    fn stats(&self, statistics: Statistics) {
+        let Some(stats) = &self.stats else { return };
+        for (topic, role) in &self.roles {
+            let Some(t) = statistics.topics.get(topic) else {
+                continue;
+            };
+            for (partition, p) in &t.partitions {
+                // -1 is librdkafka's internal unassigned partition; lag -1 means unknown.
+                if *partition < 0 || p.consumer_lag < 0 {
+                    continue;
+                }
+                stats
+                    .families
+                    .consumer_lag
+                    .get_or_create(&vec![
+                        ("topic", (*role).to_owned()),
+                        ("partition", partition.to_string()),
+                    ])
+                    .set(p.consumer_lag);
+            }
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        if let Some(stats) = &self.stats {
+            if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown) {
+                stats.health.set_broker_up(false);
+            }
+        }
+        tracing::error!(%error, reason, "kafka client error");
+    }
+}
 
 impl ConsumerContext for RebalanceContext {
     fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {

@@ -96,6 +96,46 @@ pub enum PipelineError {
     /// The topic catalogue is invalid.
     #[error(transparent)]
     Catalogue(#[from] CatalogueError),
+    /// The operations endpoints cannot listen where `ops.listen` says.
+    #[error("ops.listen {listen}: {source}")]
+    Ops {
+        /// The address.
+        listen: String,
+        /// The bind error.
+        source: std::io::Error,
+    },
+}
+
+/// Aborts the operations endpoints when the pipeline stops.
+struct OpsTask(tokio::task::JoinHandle<()>);
+
+impl Drop for OpsTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Starts the operations endpoints when `ops.listen` is set; a port that cannot be bound
+/// stops the start-up.
+async fn ops_endpoints(
+    config: &Config,
+    stats: &Arc<Stats>,
+) -> Result<Option<OpsTask>, PipelineError> {
+    if config.ops.listen.is_empty() {
+        return Ok(None);
+    }
+    let listener = tokio::net::TcpListener::bind(&config.ops.listen)
+        .await
+        .map_err(|source| PipelineError::Ops {
+            listen: config.ops.listen.clone(),
+            source,
+        })?;
+    let task = tokio::spawn(crate::ops::server::serve(
+        listener,
+        stats.clone(),
+        config.ops.stall_after,
+    ));
+    Ok(Some(OpsTask(task)))
 }
 
 /// The built-in engine, behind the remote one when `engine.enabled`.
@@ -120,11 +160,20 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), PipelineError> {
     let catalogue = Catalogue::built_in(&config.kafka.topic_prefix)?;
-    let consumer: StreamConsumer<RebalanceContext> =
-        consumer_config(&config.kafka, &config.kafka.group_id)
-            .set("isolation.level", "read_committed")
-            .create_with_context(RebalanceContext::default())
-            .map_err(kafka("create consumer"))?;
+    let roles = state::INPUTS
+        .iter()
+        .map(|r| (catalogue.name(*r).to_owned(), r.as_str()))
+        .collect();
+    let mut settings = consumer_config(&config.kafka, &config.kafka.group_id);
+    settings.set("isolation.level", "read_committed");
+    if !config.kafka.client.contains_key("statistics.interval.ms") {
+        // Consumer lag per partition for the metrics.
+        settings.set("statistics.interval.ms", "5000");
+    }
+    let consumer: StreamConsumer<RebalanceContext> = settings
+        .create_with_context(RebalanceContext::observed(stats.clone(), roles))
+        .map_err(kafka("create consumer"))?;
+    let _ops = ops_endpoints(&config, &stats).await?;
     let mut producer_settings = producer_config(&config.kafka);
     let exactly_once = config.processing.guarantee == Guarantee::ExactlyOnce;
     if exactly_once {
@@ -158,6 +207,7 @@ pub async fn run(
     let mut intake = intake::Intake::default();
 
     loop {
+        state.stats.health.passed();
         intake.regulate(
             &consumer,
             pending.len() + asks.unanswered(),
@@ -168,7 +218,12 @@ pub async fn run(
             // Shutdown first, then acknowledgements before new input: draining bounds memory.
             biased;
             _ = &mut shutdown => break,
-            Some(acked) = pending.next(), if !pending.is_empty() => state.on_acked(acked)?,
+            Some(acked) = pending.next(), if !pending.is_empty() => {
+                if acked.result.is_ok() {
+                    state.stats.health.set_broker_up(true);
+                }
+                state.on_acked(acked)?
+            }
             Some(done) = asks.in_flight.next(), if !asks.in_flight.is_empty() => {
                 let outputs = state.on_answer(&mut asks, done);
                 state.send(&producer, &mut pending, outputs).await?;
@@ -189,6 +244,9 @@ pub async fn run(
             }
             // Polled even while paused, so rebalances are served and the member stays alive.
             message = consumer.recv() => {
+                if message.is_ok() {
+                    state.stats.health.set_broker_up(true);
+                }
                 if intake.is_paused() {
                     // From a partition assigned since the pause: take it, pause that one too.
                     intake.pause(&consumer, &state.stats);
@@ -212,12 +270,19 @@ pub async fn run(
         }
         Ok::<(), PipelineError>(())
     };
-    match tokio::time::timeout(drain_timeout, drain).await {
-        Ok(result) => result?,
-        Err(_) => tracing::warn!("drain timed out; unacknowledged inputs stay uncommitted"),
-    }
+    let drained = match tokio::time::timeout(drain_timeout, drain).await {
+        Ok(result) => {
+            result?;
+            true
+        }
+        Err(_) => {
+            tracing::warn!("drain timed out; unacknowledged inputs stay uncommitted");
+            false
+        }
+    };
     match transaction.as_mut() {
         Some(t) => t.finish(&producer, &consumer, &mut state).await?,
+        None if drained => state.commit_final(&consumer),
         None => state.commit(&consumer, CommitMode::Sync),
     }
     tracing::info!("pipeline stopped");

@@ -7,7 +7,7 @@ use super::output::{Acked, Output, Pending};
 use super::PipelineError;
 use crate::bus::context::RebalanceContext;
 use crate::bus::ledger::OffsetLedger;
-use crate::config::{Config, Guarantee};
+use crate::config::Config;
 use crate::engine::fallback::{Answered, Answerer, Provenance};
 use crate::engine::gate::Gate;
 use crate::engine::EngineRequest;
@@ -160,21 +160,37 @@ impl State {
         let role = INPUTS[pid.topic as usize];
         let encoding = input.encoding.unwrap_or_else(|| self.config.encoding(role));
 
+        let mut ok = true;
         let mut outputs = match role {
             TopicRole::Telemetry => {
                 match decode_valid::<TelemetrySample>(input.payload, encoding, |s| s.validate()) {
                     Ok(sample) => self.on_sample(&sample, pid, origin, now),
-                    Err(error) => vec![self.dead_letter(input, origin, &error)],
+                    Err(error) => {
+                        ok = false;
+                        vec![self.dead_letter(input, origin, &error)]
+                    }
                 }
             }
             TopicRole::JobEvents => {
                 match decode_valid::<JobEvent>(input.payload, encoding, |j| j.validate()) {
                     Ok(job) => self.on_job(&job, pid, origin, now),
-                    Err(error) => vec![self.dead_letter(input, origin, &error)],
+                    Err(error) => {
+                        ok = false;
+                        vec![self.dead_letter(input, origin, &error)]
+                    }
                 }
             }
             _ => Vec::new(),
         };
+        let outcome = if ok { "ok" } else { "dead_letter" };
+        self.stats
+            .families
+            .events
+            .get_or_create(&vec![
+                ("topic", role.as_str().to_owned()),
+                ("outcome", outcome.to_owned()),
+            ])
+            .inc();
         outputs.extend(self.close_windows(asks, now));
         outputs
     }
@@ -245,14 +261,39 @@ impl State {
             }
             Recorded::Late => {
                 Stats::bump(&self.stats.late_events);
+                self.not_taken(processor, "late");
                 (AuditKind::LateEvent, "beyond the allowed lateness")
             }
             Recorded::Refused => {
                 Stats::bump(&self.stats.refused_keys);
+                self.not_taken(processor, "refused");
                 (AuditKind::KeyRefused, "open-key limit reached")
             }
         };
         Some(self.audit_input(kind, processor, scope, event_time, origin, reason))
+    }
+
+    fn not_taken(&self, processor: &str, reason: &str) {
+        self.stats
+            .families
+            .events_not_taken
+            .get_or_create(&vec![
+                ("processor", processor.to_owned()),
+                ("reason", reason.to_owned()),
+            ])
+            .inc();
+    }
+
+    /// Sets the open-window and open-key gauges of every processor.
+    fn gauge_open(&self) {
+        let f = &self.stats.families;
+        for p in &self.processors {
+            let labels = vec![("processor", p.name().to_owned())];
+            f.open_windows
+                .get_or_create(&labels)
+                .set(p.open_windows() as i64);
+            f.open_keys.get_or_create(&labels).set(p.open_keys() as i64);
+        }
     }
 
     pub fn on_tick(
@@ -261,6 +302,7 @@ impl State {
         asks: &mut Asks,
     ) -> Vec<Output> {
         self.apply_rebalance(consumer);
+        self.gauge_open();
         if let Some(watermark) = self.watermarks.current() {
             self.jobs.purge(watermark - self.job_retention_ms);
         }
@@ -296,9 +338,10 @@ impl State {
                 self.watermarks.assign(pid, now);
             }
         }
-        if self.config.processing.guarantee == Guarantee::ExactlyOnce
-            && !changes.assigned.is_empty()
-        {
+        let held = consumer.assignment().map(|a| a.count()).unwrap_or(0);
+        self.stats.health.set_assigned(held);
+        // Both guarantees: an at-least-once run that stopped cleanly leaves the same record.
+        if !changes.assigned.is_empty() {
             self.load_emitted_through(consumer, &changes.assigned);
         }
     }
@@ -413,6 +456,11 @@ impl State {
                     revision,
                 } => {
                     Stats::bump(&self.stats.windows_closed);
+                    self.stats
+                        .families
+                        .windows_closed
+                        .get_or_create(&vec![("processor", self.processors[i].name().to_owned())])
+                        .inc();
                     if self.answerer.is_remote() {
                         for o in &origins {
                             self.ledger.hold(o.partition, o.offset);
@@ -497,6 +545,7 @@ impl State {
         if provenance.fallback.is_some() {
             Stats::bump(&self.stats.fallbacks);
         }
+        self.count_answer(request, &provenance);
         let answer = match answer {
             Ok(answer) => answer,
             Err(error) => {
@@ -522,6 +571,15 @@ impl State {
         }
         for decision in decisions_from(request, &answer, revision, source) {
             let gate = self.config.gating.gate(&decision);
+            self.stats
+                .families
+                .decisions
+                .get_or_create(&vec![
+                    ("kind", decision.role().as_str().to_owned()),
+                    ("source", format!("{source:?}").to_lowercase()),
+                    ("gating", gate.label().to_owned()),
+                ])
+                .inc();
             outputs.push(self.decision_audit(processor, &decision, gate, &provenance, origins));
             if gate.accepted() {
                 outputs.extend(self.decision_output(decision, origins));
@@ -530,6 +588,22 @@ impl State {
             }
         }
         outputs
+    }
+
+    /// Counts an answered window by endpoint and outcome; times remote answers.
+    fn count_answer(&self, request: &EngineRequest, p: &Provenance) {
+        let f = &self.stats.families;
+        let endpoint = crate::engine::wire::Endpoint::of(request).name().to_owned();
+        let outcome = p.fallback_label.clone().unwrap_or_else(|| "ok".to_owned());
+        f.engine_answers
+            .get_or_create(&vec![("endpoint", endpoint.clone()), ("outcome", outcome)])
+            .inc();
+        if self.answerer.is_remote() {
+            f.engine_latency
+                .get_or_create(&vec![("endpoint", endpoint)])
+                .observe(p.latency.as_secs_f64());
+            f.set_breaker(p.breaker);
+        }
     }
 
     /// The audit record of one answered window, carrying the answer (see `engine::recorded`).
@@ -842,6 +916,27 @@ impl State {
         }
     }
 
+    /// The last commit of an at-least-once run that stopped cleanly: every consumed
+    /// partition's offset, each with the watermark as metadata, as a transaction would. Every
+    /// window the watermark has passed was published and acknowledged (the drain waited for
+    /// it), so a restart can skip re-publishing them, and a clean restart publishes nothing
+    /// twice. A periodic commit carries no metadata, so after a crash the restart re-publishes
+    /// (with the same ids) rather than risk losing an unacknowledged decision.
+    pub fn commit_final(&mut self, consumer: &StreamConsumer<RebalanceContext>) {
+        let mut held = HashMap::new();
+        for p in &self.processors {
+            processor::merge_held(&mut held, p.held_offsets());
+        }
+        let offsets = self.ledger.positions(&held, false);
+        if offsets.is_empty() {
+            return;
+        }
+        match consumer.commit(&self.offset_list(&offsets, true), CommitMode::Sync) {
+            Ok(()) => self.committed(&offsets),
+            Err(error) => tracing::warn!(%error, "final offset commit failed"),
+        }
+    }
+
     /// The offsets as a commit list. Inside a transaction each carries the current watermark
     /// as metadata (see `emitted_through`).
     pub fn offset_list(
@@ -882,7 +977,13 @@ impl State {
         if offsets.is_empty() {
             return;
         }
-        match consumer.commit(&self.offset_list(&offsets, false), mode) {
+        let started = std::time::Instant::now();
+        let result = consumer.commit(&self.offset_list(&offsets, false), mode);
+        self.stats
+            .families
+            .commit_seconds
+            .observe(started.elapsed().as_secs_f64());
+        match result {
             Ok(()) => self.committed(&offsets),
             // Not fatal: the next tick commits again, and until then a restart only re-reads.
             Err(error) => tracing::warn!(%error, "offset commit failed"),

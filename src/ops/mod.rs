@@ -1,0 +1,5 @@
+//! Running fabric-ai in production: the Prometheus metrics and the health endpoints.
+
+pub mod health;
+pub mod metrics;
+pub mod server;
