@@ -8,5 +8,6 @@ pub mod compare;
 pub mod forecast_metrics;
 pub mod input;
 pub mod observer;
+pub mod report;
 pub mod scaling_metrics;
 pub mod score;
