@@ -6,8 +6,10 @@
 
 pub mod compare;
 pub mod forecast_metrics;
+pub mod html;
 pub mod input;
 pub mod observer;
 pub mod report;
 pub mod scaling_metrics;
 pub mod score;
+pub mod series;
