@@ -590,3 +590,136 @@ fn baseline(page: &mut String, section: &Value) {
     }
     page.push_str("</tbody>\n</table>\n</section>\n");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replay::series::{Mark, Point};
+    use serde_json::json;
+
+    fn report(sections: Value) -> Report {
+        Report {
+            summary: json!({"events": 3, "dead_letters": 0}),
+            sections: sections.as_object().cloned().unwrap_or_default(),
+        }
+    }
+
+    fn chart() -> Chart {
+        Chart {
+            cluster_id: "c<1>".into(),
+            node_id: "n&1".into(),
+            metric: "cpu_util",
+            samples_per_point: 1,
+            points: (0..10)
+                .map(|i| Point {
+                    at_ms: i * 10_000,
+                    mean: 0.5,
+                    min: 0.4,
+                    max: 0.6 + i as f64 * 0.01,
+                })
+                .collect(),
+            anomalies: vec![Mark {
+                at_ms: 30_000,
+                label: "spike <high>".into(),
+            }],
+            decisions: vec![Mark {
+                at_ms: 60_000,
+                label: "scale_out 3 -> 4".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn text_from_the_data_is_escaped_everywhere() {
+        let page = render(
+            &report(json!({"odd\"<name>": {"x": "</pre><script>"}})),
+            &[chart()],
+        );
+        assert!(page.contains("c&lt;1&gt;/n&amp;1"));
+        assert!(page.contains("spike &lt;high&gt;"));
+        assert!(page.contains("scale_out 3 -&gt; 4"));
+        assert!(!page.contains("<script>"));
+        assert!(!page.contains("odd\"<name>"));
+    }
+
+    #[test]
+    fn a_chart_has_its_line_band_and_one_marker_per_mark() {
+        let page = render(&report(json!({})), &[chart()]);
+        assert_eq!(page.matches("<svg class=\"chart\"").count(), 1);
+        assert_eq!(page.matches("class=\"marker anomaly-marker\"").count(), 1);
+        assert_eq!(page.matches("class=\"marker decision-marker\"").count(), 1);
+        assert!(page.contains("<polyline class=\"line\""));
+        assert!(page.contains("<polygon class=\"band\""));
+        assert!(!page.contains("http://") && !page.contains("https://"));
+    }
+
+    #[test]
+    fn sections_present_get_their_tables_and_absent_ones_none() {
+        let empty = render(&report(json!({})), &[]);
+        for id in [
+            "horizon-table",
+            "labels-table",
+            "scaling-table",
+            "diff-table",
+        ] {
+            assert!(!empty.contains(&format!("id=\"{id}\"")), "{id}");
+        }
+        let full = render(
+            &report(json!({
+                "labels": {"threshold": 0.5, "series": 1, "windows": 2, "precision": null,
+                           "recall": 0.5, "mean_time_to_detect_s": 30.0,
+                           "profiles": {"standard": {"raw": -0.11, "normalized": 40.0,
+                                        "best_threshold": 0.6, "best_normalized": 55.5}},
+                           "per_series": [{"series": "s1", "windows": 2, "detected": 1,
+                                           "false_alarms": 1}]},
+                "scaling": {"clusters": [{"cluster_id": "c1", "minutes": 60,
+                    "fabric": {"minutes_under_capacity": 2, "replica_minutes": 180, "changes": 3},
+                    "hpa": {"minutes_under_capacity": 5, "replica_minutes": 170, "changes": 6},
+                    "perfect_foresight": {"minutes_under_capacity": 0, "replica_minutes": 160,
+                                          "changes": 2}}]},
+                "baseline": {"tolerance": 0.05,
+                    "kinds": {"anomalies": {"baseline": 1, "replayed": 1, "matched": 0,
+                              "changed": 1, "missing": 0, "extra": 0, "agreement": 0.0}},
+                    "overall": {"baseline": 1, "replayed": 1, "matched": 0, "changed": 1,
+                                "missing": 0, "extra": 0, "agreement": 0.0},
+                    "differences": [{"id": "a", "kind": "anomalies", "scope": "c1/n1",
+                        "window_start": "2026-01-01T00:00:00Z", "status": "changed",
+                        "fields": [{"field": "severity", "baseline": "high",
+                                    "replayed": "low"}]}],
+                    "differences_truncated": 0}
+            })),
+            &[],
+        );
+        for id in [
+            "labels-table",
+            "profiles-table",
+            "per-series-table",
+            "scaling-table",
+            "baseline-table",
+            "diff-table",
+        ] {
+            assert!(full.contains(&format!("id=\"{id}\"")), "{id}");
+        }
+        assert!(full.contains("<tr class=\"diff changed\">"));
+        assert!(full.contains("severity: high → low"));
+        assert!(full.contains("<td class=\"num\">55.5</td>"));
+        // Three policies per cluster.
+        assert_eq!(full.matches("<td>c1</td>").count(), 3);
+    }
+
+    #[test]
+    fn at_most_the_first_rows_of_differences_are_listed() {
+        let diffs: Vec<Value> = (0..MAX_DIFF_ROWS + 10)
+            .map(|i| json!({"id": format!("d{i}"), "status": "extra", "fields": []}))
+            .collect();
+        let page = render(
+            &report(json!({"baseline": {"differences": diffs, "differences_truncated": 5}})),
+            &[],
+        );
+        assert_eq!(
+            page.matches("<tr class=\"diff extra\">").count(),
+            MAX_DIFF_ROWS
+        );
+        assert!(page.contains("215 differences; the first 200 are listed."));
+    }
+}
