@@ -56,12 +56,12 @@ const ROUNDING: f64 = 1e-12;
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
     /// A baseline file or directory could not be read.
-    #[error("read baseline {path}: {source}")]
+    #[error("read baseline {path}: {error}")]
     Io {
         /// The file or directory.
         path: String,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (in the message, not a source, so a chain prints it once).
+        error: std::io::Error,
     },
     /// A line is not a decision this comparison can read.
     #[error("baseline {source_name} line {line}: {reason}")]
@@ -197,9 +197,9 @@ impl BaselineComparison {
     /// JSON lines mixing kinds (see [`role_of_line`]).
     pub fn load(path: &Path, tolerance: f64) -> Result<Self, BaselineError> {
         let mut comparison = BaselineComparison::new(tolerance)?;
-        let io = |source| BaselineError::Io {
+        let io = |error| BaselineError::Io {
             path: path.display().to_string(),
-            source,
+            error,
         };
         if path.is_dir() {
             let any_jsonl = std::fs::read_dir(path)
@@ -226,14 +226,14 @@ impl BaselineComparison {
     /// Reads one JSON-lines file; each line's role is `role`, or found from the line itself.
     fn read_file(&mut self, path: &Path, role: Option<TopicRole>) -> Result<(), BaselineError> {
         let name = path.display().to_string();
-        let file = std::fs::File::open(path).map_err(|source| BaselineError::Io {
+        let file = std::fs::File::open(path).map_err(|error| BaselineError::Io {
             path: name.clone(),
-            source,
+            error,
         })?;
         for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-            let line = line.map_err(|source| BaselineError::Io {
+            let line = line.map_err(|error| BaselineError::Io {
                 path: name.clone(),
-                source,
+                error,
             })?;
             if line.trim().is_empty() {
                 continue;

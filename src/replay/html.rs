@@ -48,9 +48,9 @@ pre { background: #f6f8fa; padding: 8px; overflow: auto; }
 
 /// Writes the page for `report` and `charts` to `path`.
 pub fn write_html(path: &Path, report: &Report, charts: &[Chart]) -> Result<(), ReportError> {
-    std::fs::write(path, render(report, charts)).map_err(|source| ReportError::Io {
+    std::fs::write(path, render(report, charts)).map_err(|error| ReportError::Io {
         path: path.display().to_string(),
-        source,
+        error,
     })
 }
 

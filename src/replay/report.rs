@@ -21,12 +21,12 @@ use std::path::Path;
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// A report file could not be written.
-    #[error("write report {path}: {source}")]
+    #[error("write report {path}: {error}")]
     Io {
         /// The file.
         path: String,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (in the message, not a source, so a chain prints it once).
+        error: std::io::Error,
     },
     /// A rule's path is not in the report, or leads to no number.
     #[error("--fail-if `{rule}`: {reason}")]
@@ -177,9 +177,9 @@ impl Report {
         let mut text =
             serde_json::to_string_pretty(&self.to_json()).expect("a JSON value always serialises");
         text.push('\n');
-        std::fs::write(path, text).map_err(|source| ReportError::Io {
+        std::fs::write(path, text).map_err(|error| ReportError::Io {
             path: path.display().to_string(),
-            source,
+            error,
         })
     }
 
