@@ -143,14 +143,22 @@ struct ReportArgs {
     baseline: Option<PathBuf>,
     /// How far confidences may differ (absolute), and predicted values (relative), before a
     /// matched decision counts as changed.
-    #[arg(long, value_name = "F", default_value_t = fabric_ai::replay::compare::DEFAULT_TOLERANCE)]
+    #[arg(
+        long,
+        value_name = "F",
+        default_value_t = fabric_ai::replay::compare::DEFAULT_TOLERANCE
+    )]
     tolerance: f64,
     /// Directory for `report.json` and `report.html`; the `--out` directory when absent.
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
     /// Exit with status 4 when this holds of the report: `PATH OP NUMBER`, OP one of < <= >
     /// >=, e.g. 'baseline.overall.agreement<0.95' (repeatable).
-    #[arg(long = "fail-if", value_name = "RULE", value_parser = fabric_ai::replay::report::FailRule::parse)]
+    #[arg(
+        long = "fail-if",
+        value_name = "RULE",
+        value_parser = fabric_ai::replay::report::FailRule::parse
+    )]
     fail_if: Vec<fabric_ai::replay::report::FailRule>,
 }
 

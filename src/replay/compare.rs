@@ -13,7 +13,7 @@
 //! | kind | exact | confidence (absolute) | relative |
 //! | --- | --- | --- | --- |
 //! | `anomalies` | `node_id`, `anomaly_type`, `severity` | `confidence` | |
-//! | `recommendations` | `recommendation_type`, `action`, `target_nodes` (as a set) | `confidence` | |
+//! | `recommendations` | `recommendation_type`, `action`, `target_nodes` (a set) | `confidence` | |
 //! | `predictions` | `node_id`, `resource` | `confidence` | `horizons.<minutes>.mean` |
 //! | `workload_insights` | `classes` (as a set) | `confidence` | |
 //! | `scaling_decisions` | `action`, `target_capacity` | `confidence` | |
