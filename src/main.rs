@@ -161,7 +161,41 @@ struct ReplayArgs {
     /// Configuration file (TOML); the defaults when absent.
     #[arg(long, short)]
     config: Option<PathBuf>,
+    #[command(flatten)]
+    report: ReportArgs,
 }
+
+/// Comparison with recorded decisions and the report (docs/replay.md, "Comparison and
+/// report").
+#[derive(Debug, Args)]
+struct ReportArgs {
+    /// Recorded decisions to compare with: a directory of `<role>.jsonl` files as `replay`
+    /// writes them, or one JSON-lines file of decisions of any kinds.
+    #[arg(long, value_name = "PATH")]
+    baseline: Option<PathBuf>,
+    /// How far confidences may differ (absolute), and predicted values (relative), before a
+    /// matched decision counts as changed.
+    #[arg(
+        long,
+        value_name = "F",
+        default_value_t = fabric_ai::replay::compare::DEFAULT_TOLERANCE
+    )]
+    tolerance: f64,
+    /// Directory for `report.json` and `report.html`; the `--out` directory when absent.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+    /// Exit with status 4 when this holds of the report: `PATH OP NUMBER`, OP one of < <= >
+    /// >=, e.g. 'baseline.overall.agreement<0.95' (repeatable).
+    #[arg(
+        long = "fail-if",
+        value_name = "RULE",
+        value_parser = fabric_ai::replay::report::FailRule::parse
+    )]
+    fail_if: Vec<fabric_ai::replay::report::FailRule>,
+}
+
+/// The exit status of `replay` when a `--fail-if` rule trips.
+const EXIT_RULE_TRIPPED: u8 = 4;
 
 #[derive(Debug, Args)]
 struct SimulateArgs {
@@ -316,7 +350,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             let stats = Arc::new(fabric_ai::stats::Stats::default());
             fabric_ai::pipeline::run(config, stats, shutdown_signal()).await?;
         }
-        Command::Replay(args) => replay(args).await?,
+        Command::Replay(args) => return replay(args).await,
         Command::Simulate(args) => simulate(args).await?,
         Command::Topics(TopicsCommand::Apply(args)) => return topics_apply(args).await,
         Command::Config(ConfigCommand::Check { file }) => {
@@ -455,7 +489,7 @@ async fn topics_apply(args: TopicsApplyArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
+async fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     use fabric_ai::pipeline::replay::{
         ReplayEngine, ReplayInput, ReplayOptions, ReplayOutput, ReplaySources, SeriesInput,
         TopicRange,
@@ -554,10 +588,20 @@ async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         engine,
         progress: !args.no_progress,
     };
+    // Evaluations are built before the replay, so a bad baseline fails before it runs.
+    let mut observers = fabric_ai::replay::observer::Observers::default();
+    let series = fabric_ai::replay::series::SeriesCollector::new();
+    let charts = series.handle();
+    observers.evaluations.push(Box::new(series));
+    if let Some(path) = &args.report.baseline {
+        let baseline =
+            fabric_ai::replay::compare::BaselineComparison::load(path, args.report.tolerance)?;
+        observers.evaluations.push(Box::new(baseline));
+    }
+
     let started = std::time::Instant::now();
-    let mut observer = fabric_ai::replay::observer::NoObserver;
     let s = tokio::task::block_in_place(|| {
-        fabric_ai::pipeline::replay::replay_with(config, &sources, &options, &mut observer)
+        fabric_ai::pipeline::replay::replay_with(config, &sources, &options, &mut observers)
     })?;
     let seconds = started.elapsed().as_secs_f64();
     let events = s.events_ok + s.dead_letters;
@@ -573,7 +617,39 @@ async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         s.decisions_rejected,
         s.fallbacks,
     );
-    Ok(())
+    write_report(&args.report, args.out.as_deref(), &s, &observers, &charts)
+}
+
+/// Writes `report.json` and `report.html`, prints a line per section, and checks the
+/// `--fail-if` rules: exit status 4 when one trips.
+fn write_report(
+    args: &ReportArgs,
+    out: Option<&std::path::Path>,
+    stats: &fabric_ai::stats::StatsSnapshot,
+    observers: &fabric_ai::replay::observer::Observers,
+    charts: &fabric_ai::replay::series::SeriesHandle,
+) -> anyhow::Result<ExitCode> {
+    use fabric_ai::replay::report::{section_line, Report};
+    let report = Report::new(stats, observers.sections());
+    for (name, section) in &report.sections {
+        eprintln!("{}", section_line(name, section));
+    }
+    // With outputs to topics and no --report, the report is checked but not written.
+    if let Some(dir) = args.report.as_deref().or(out) {
+        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+        report.write_json(&dir.join("report.json"))?;
+        fabric_ai::replay::html::write_html(&dir.join("report.html"), &report, &charts.charts())?;
+        eprintln!("report in {}", dir.join("report.json").display());
+    }
+    let tripped = report.check(&args.fail_if)?;
+    for t in &tripped {
+        eprintln!("fail-if tripped: {t}");
+    }
+    if tripped.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::from(EXIT_RULE_TRIPPED))
+    }
 }
 
 /// Creates the output topics under `prefix` that are missing, as `topics apply` would.
