@@ -108,8 +108,9 @@ impl Default for OpsConfig {
 /// is not one, as a string.
 pub const ENV_PREFIX: &str = "FABRIC_AI__";
 
-/// Kafka connection settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Kafka connection settings. Its `Debug` form and [`Config::to_toml`] mask the values of
+/// secret client settings (see [`is_secret_setting`]).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KafkaConfig {
     /// `bootstrap.servers`.
@@ -124,6 +125,49 @@ pub struct KafkaConfig {
     /// Extra librdkafka properties (TLS, SASL, tuning). Keys that fabric-ai sets itself are
     /// refused, so a passthrough cannot silently break delivery guarantees.
     pub client: BTreeMap<String, String>,
+}
+
+/// Whether a librdkafka setting holds a secret (passwords, keys, OAuth secrets), so its
+/// value is masked wherever the configuration is printed.
+pub fn is_secret_setting(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.contains("password")
+        || key.contains("secret")
+        || key == "ssl.key.pem"
+        || key == "sasl.oauthbearer.config"
+        || key == "sasl.jaas.config"
+}
+
+/// What a masked secret prints as.
+pub const MASKED: &str = "********";
+
+impl KafkaConfig {
+    /// The client settings with secret values masked.
+    pub fn masked_client(&self) -> BTreeMap<String, String> {
+        self.client
+            .iter()
+            .map(|(k, v)| {
+                let v = if is_secret_setting(k) {
+                    MASKED
+                } else {
+                    v.as_str()
+                };
+                (k.clone(), v.to_owned())
+            })
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for KafkaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaConfig")
+            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("group_id", &self.group_id)
+            .field("topic_prefix", &self.topic_prefix)
+            .field("session_timeout", &self.session_timeout)
+            .field("client", &self.masked_client())
+            .finish()
+    }
 }
 
 /// librdkafka properties fabric-ai owns; setting them in `kafka.client` is an error.
@@ -611,9 +655,12 @@ impl Config {
         self.encoding.get(&role).copied().unwrap_or_default()
     }
 
-    /// The configuration as TOML, for `config defaults` and for logging.
+    /// The configuration as TOML, for `config defaults`, `config check` and logs: secret client
+    /// settings are masked, so the text is for reading, not for feeding back when it has some.
     pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render config: {e}\n"))
+        let mut shown = self.clone();
+        shown.kafka.client = self.kafka.masked_client();
+        toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render config: {e}\n"))
     }
 }
 
@@ -707,6 +754,17 @@ mod tests {
         let err = Config::parse_with_env("", "t", env(&[("FABRIC_AI__OPS__LISTEN", "nowhere")]))
             .unwrap_err();
         assert!(err.to_string().contains("ops.listen"), "{err}");
+    }
+
+    #[test]
+    fn secret_client_settings_never_print() {
+        let text = "[kafka.client]\n\"sasl.password\" = \"hunter2\"\n\"sasl.username\" = \"svc\"\n";
+        let config = Config::parse(text, "t").unwrap();
+        assert_eq!(config.kafka.client["sasl.password"], "hunter2");
+        for shown in [config.to_toml(), format!("{config:?}")] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("svc") && shown.contains(MASKED), "{shown}");
+        }
     }
 
     #[test]
