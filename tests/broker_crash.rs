@@ -15,7 +15,7 @@ use fabric_ai::event::{self, Anomaly, Encoding};
 use fabric_ai::simulate::{Incident, SimConfig, Simulator};
 use fabric_ai::topics::TopicRole;
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const OUTPUTS: [TopicRole; 3] = [
@@ -65,17 +65,6 @@ async fn reference(config: &Config) -> Vec<common::Published> {
     common::decisions(config, &OUTPUTS)
 }
 
-fn spawn_run(config_path: &std::path::Path) -> common::Reaped {
-    common::Reaped(
-        Command::new(env!("CARGO_BIN_EXE_fabric-ai"))
-            .args(["run", "--config"])
-            .arg(config_path)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
-}
-
 async fn crash_and_compare(guarantee: Guarantee) {
     let name = match guarantee {
         Guarantee::AtLeastOnce => "crashalo",
@@ -95,7 +84,7 @@ async fn crash_and_compare(guarantee: Guarantee) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fabric-ai.toml");
     std::fs::write(&path, config.to_toml()).unwrap();
-    let mut first = spawn_run(&path);
+    let mut first = common::spawn_run(&path);
     let writer_config = config.clone();
     let writer = tokio::spawn(async move {
         fabric_ai::simulate::sink::write_to_kafka(
@@ -131,7 +120,7 @@ async fn crash_and_compare(guarantee: Guarantee) {
         "the processor must have published before it died"
     );
 
-    let mut second = spawn_run(&path);
+    let mut second = common::spawn_run(&path);
     writer.await.unwrap().unwrap();
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {

@@ -10,7 +10,7 @@ use fabric_ai::config::Config;
 use fabric_ai::simulate::{SimConfig, Simulator};
 use fabric_ai::topics::TopicRole;
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const OUTPUTS: [TopicRole; 3] = [
@@ -63,17 +63,6 @@ fn sample(text: &str, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {name} in\n{text}"))
 }
 
-fn spawn_run(path: &std::path::Path) -> common::Reaped {
-    common::Reaped(
-        Command::new(env!("CARGO_BIN_EXE_fabric-ai"))
-            .args(["run", "--config"])
-            .arg(path)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_move_and_a_sigterm_restart_loses_and_repeats_nothing() {
     let reference = config("opsref");
@@ -96,7 +85,7 @@ async fn metrics_move_and_a_sigterm_restart_loses_and_repeats_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fabric-ai.toml");
     std::fs::write(&path, config.to_toml()).unwrap();
-    let mut first = spawn_run(&path);
+    let mut first = common::spawn_run(&path);
 
     let writer_config = config.clone();
     let writer = tokio::spawn(async move {
@@ -166,7 +155,7 @@ async fn metrics_move_and_a_sigterm_restart_loses_and_repeats_nothing() {
     );
 
     // The restart takes over from the committed offsets and finishes the input.
-    let mut second = spawn_run(&path);
+    let mut second = common::spawn_run(&path);
     writer.await.unwrap().unwrap();
     let deadline = Instant::now() + Duration::from_secs(90);
     while Instant::now() < deadline {

@@ -15,6 +15,18 @@ use std::time::{Duration, Instant};
 /// A child process that is killed when dropped, so a failing test leaves none behind.
 pub struct Reaped(pub std::process::Child);
 
+/// Starts `fabric-ai run --config path` as a child process (stderr discarded).
+pub fn spawn_run(path: &std::path::Path) -> Reaped {
+    Reaped(
+        std::process::Command::new(env!("CARGO_BIN_EXE_fabric-ai"))
+            .args(["run", "--config"])
+            .arg(path)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start fabric-ai run"),
+    )
+}
+
 impl Drop for Reaped {
     fn drop(&mut self) {
         let _ = self.0.kill();
