@@ -225,6 +225,9 @@ pub fn replay_observed(
     };
     let answerer = Answerer::new(BuiltinEngine::new(config.anomaly.clone()), None).untimed();
     let mut state = State::new(config, catalogue, stats.clone(), answerer);
+    if observer.wants_scores() {
+        state.keep_scores();
+    }
     let mut asks = Asks::default();
     let now = tokio::time::Instant::now();
 

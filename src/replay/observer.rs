@@ -31,6 +31,36 @@ pub trait ReplayObserver {
 
     /// Per-sample anomaly scores, as windows are judged (in window order per node).
     fn on_scores(&mut self, _scores: &[SampleScore]) {}
+
+    /// Whether this observer needs [`ReplayObserver::on_scores`]: the replay has the detector
+    /// keep per-sample scores only when it is asked to (they cost memory per window, and
+    /// change no decision).
+    fn wants_scores(&self) -> bool {
+        false
+    }
+}
+
+/// Two observers, each shown everything, the first first (e.g. the evaluations and a score
+/// export).
+impl<A: ReplayObserver, B: ReplayObserver> ReplayObserver for (A, B) {
+    fn on_input(&mut self, role: TopicRole, payload: &[u8]) {
+        self.0.on_input(role, payload);
+        self.1.on_input(role, payload);
+    }
+
+    fn on_output(&mut self, role: TopicRole, payload: &[u8]) {
+        self.0.on_output(role, payload);
+        self.1.on_output(role, payload);
+    }
+
+    fn on_scores(&mut self, scores: &[SampleScore]) {
+        self.0.on_scores(scores);
+        self.1.on_scores(scores);
+    }
+
+    fn wants_scores(&self) -> bool {
+        self.0.wants_scores() || self.1.wants_scores()
+    }
 }
 
 /// An observer that looks at nothing.
@@ -73,6 +103,10 @@ impl ReplayObserver for Observers {
         for e in &mut self.evaluations {
             e.on_scores(scores);
         }
+    }
+
+    fn wants_scores(&self) -> bool {
+        self.evaluations.iter().any(|e| e.wants_scores())
     }
 }
 
