@@ -129,6 +129,24 @@ struct ReplayArgs {
     /// Configuration file (TOML); the defaults when absent. Kafka settings are not used.
     #[arg(long, short)]
     config: Option<PathBuf>,
+    #[command(flatten)]
+    scoring: ScoringArgs,
+}
+
+/// Label scoring of the replay's per-sample anomaly scores (the `labels` section).
+#[derive(Debug, Args)]
+struct ScoringArgs {
+    /// Incident windows: NAB `windows.json` (by series file stem) or a `start,end[,scope]`
+    /// CSV, chosen by extension; scores every node's samples against them.
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    /// Score at or above which a sample counts as a detection (0.5 = the detector's alarm
+    /// point).
+    #[arg(long, default_value_t = 0.5)]
+    threshold: f64,
+    /// Write every sample's anomaly score to `<out>/anomaly_scores.csv`.
+    #[arg(long)]
+    export_scores: bool,
 }
 
 #[derive(Debug, Args)]
@@ -468,8 +486,16 @@ fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         series,
     };
     let started = std::time::Instant::now();
-    let s = fabric_ai::pipeline::replay::replay_sources(config, &sources, &args.out)?;
+    let (mut observers, export) = evaluations(&args, &sources)?;
+    let mut observed = (&mut observers, export);
+    let s =
+        fabric_ai::pipeline::replay::replay_observed(config, &sources, &args.out, &mut observed)?;
     let seconds = started.elapsed().as_secs_f64();
+    let (_, export) = observed;
+    if let Some(rows) = export.map(|e| e.finish()).transpose()? {
+        eprintln!("exported {rows} sample scores");
+    }
+    report_evaluations(&observers, &args.out)?;
     let events = s.events_ok + s.dead_letters;
     eprintln!(
         "replayed {events} events ({} dead letters, {} late) in {seconds:.2} s \
@@ -483,5 +509,63 @@ fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         s.decisions_rejected,
         args.out.display()
     );
+    Ok(())
+}
+
+/// The evaluations a replay runs (label scoring when `--labels` is given) and the score export.
+fn evaluations(
+    args: &ReplayArgs,
+    sources: &fabric_ai::pipeline::replay::ReplaySources,
+) -> anyhow::Result<(
+    fabric_ai::replay::observer::Observers,
+    Option<fabric_ai::replay::score_export::ScoreExport>,
+)> {
+    use fabric_ai::replay::labels::{LabelSet, LabelsEvaluation};
+    let scoring = &args.scoring;
+    let mut observers = fabric_ai::replay::observer::Observers::default();
+    if let Some(path) = &scoring.labels {
+        anyhow::ensure!(
+            scoring.threshold.is_finite(),
+            "--threshold must be a finite number"
+        );
+        let labels = LabelSet::load(path)?;
+        labels.check_series(sources.series.iter().map(|s| s.mapping.node_id.as_str()))?;
+        observers
+            .evaluations
+            .push(Box::new(LabelsEvaluation::new(labels, scoring.threshold)));
+    }
+    let export = scoring
+        .export_scores
+        .then(|| fabric_ai::replay::score_export::ScoreExport::create(&args.out))
+        .transpose()?;
+    Ok((observers, export))
+}
+
+/// Prints one line per evaluation section and writes them to `<out>/evaluation.json`; a
+/// section that could not be computed fails the command after that.
+fn report_evaluations(
+    observers: &fabric_ai::replay::observer::Observers,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    let sections = observers.sections();
+    if sections.is_empty() {
+        return Ok(());
+    }
+    for (name, section) in &sections {
+        eprintln!("{}", fabric_ai::replay::summary::line(name, section));
+    }
+    let json: serde_json::Map<String, serde_json::Value> = sections
+        .iter()
+        .map(|(name, section)| ((*name).to_owned(), section.clone()))
+        .collect();
+    let path = out.join("evaluation.json");
+    let text = serde_json::to_string_pretty(&json)?;
+    std::fs::write(&path, text + "\n").with_context(|| format!("write {}", path.display()))?;
+    if let Some((name, error)) = sections
+        .iter()
+        .find_map(|(name, s)| s.get("error").and_then(|e| e.as_str()).map(|e| (name, e)))
+    {
+        anyhow::bail!("evaluation {name}: {error}");
+    }
     Ok(())
 }

@@ -11,3 +11,4 @@ pub mod observer;
 pub mod scaling_metrics;
 pub mod score;
 pub mod score_export;
+pub mod summary;

@@ -40,6 +40,50 @@ pub trait ReplayObserver {
     }
 }
 
+/// An observer lent to the replay, so the caller keeps it.
+impl<T: ReplayObserver + ?Sized> ReplayObserver for &mut T {
+    fn on_input(&mut self, role: TopicRole, payload: &[u8]) {
+        (**self).on_input(role, payload);
+    }
+
+    fn on_output(&mut self, role: TopicRole, payload: &[u8]) {
+        (**self).on_output(role, payload);
+    }
+
+    fn on_scores(&mut self, scores: &[SampleScore]) {
+        (**self).on_scores(scores);
+    }
+
+    fn wants_scores(&self) -> bool {
+        (**self).wants_scores()
+    }
+}
+
+/// An observer that may be absent (a `--flag` not given).
+impl<T: ReplayObserver> ReplayObserver for Option<T> {
+    fn on_input(&mut self, role: TopicRole, payload: &[u8]) {
+        if let Some(o) = self {
+            o.on_input(role, payload);
+        }
+    }
+
+    fn on_output(&mut self, role: TopicRole, payload: &[u8]) {
+        if let Some(o) = self {
+            o.on_output(role, payload);
+        }
+    }
+
+    fn on_scores(&mut self, scores: &[SampleScore]) {
+        if let Some(o) = self {
+            o.on_scores(scores);
+        }
+    }
+
+    fn wants_scores(&self) -> bool {
+        self.as_ref().is_some_and(|o| o.wants_scores())
+    }
+}
+
 /// Two observers, each shown everything, the first first (e.g. the evaluations and a score
 /// export).
 impl<A: ReplayObserver, B: ReplayObserver> ReplayObserver for (A, B) {
