@@ -486,7 +486,7 @@ fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         series,
     };
     let started = std::time::Instant::now();
-    let (mut observers, export) = evaluations(&args, &sources)?;
+    let (mut observers, export) = evaluations(&args, &config, &sources)?;
     let mut observed = (&mut observers, export);
     let s =
         fabric_ai::pipeline::replay::replay_observed(config, &sources, &args.out, &mut observed)?;
@@ -512,9 +512,11 @@ fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The evaluations a replay runs (label scoring when `--labels` is given) and the score export.
+/// The evaluations a replay runs (label scoring when `--labels` is given, forecast accuracy
+/// when the prediction processor runs) and the score export.
 fn evaluations(
     args: &ReplayArgs,
+    config: &Config,
     sources: &fabric_ai::pipeline::replay::ReplaySources,
 ) -> anyhow::Result<(
     fabric_ai::replay::observer::Observers,
@@ -533,6 +535,11 @@ fn evaluations(
         observers
             .evaluations
             .push(Box::new(LabelsEvaluation::new(labels, scoring.threshold)));
+    }
+    if config.processors.enable_prediction {
+        observers.evaluations.push(Box::new(
+            fabric_ai::replay::forecast_eval::ForecastEvaluation::new(config.prediction.interval),
+        ));
     }
     let export = scoring
         .export_scores

@@ -4,6 +4,7 @@
 //! Nothing here touches Kafka or the pipeline; the `replay` command feeds these from re-run
 //! processors. The file formats and metric definitions are described in `docs/replay.md`.
 
+pub mod forecast_eval;
 pub mod forecast_metrics;
 pub mod input;
 pub mod labels;
