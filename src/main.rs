@@ -512,8 +512,8 @@ fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The evaluations a replay runs (label scoring when `--labels` is given, forecast accuracy
-/// when the prediction processor runs) and the score export.
+/// The evaluations a replay runs (label scoring when `--labels` is given, forecast and scaling
+/// accuracy when the prediction and scaling processors run) and the score export.
 fn evaluations(
     args: &ReplayArgs,
     config: &Config,
@@ -539,6 +539,11 @@ fn evaluations(
     if config.processors.enable_prediction {
         observers.evaluations.push(Box::new(
             fabric_ai::replay::forecast_eval::ForecastEvaluation::new(config.prediction.interval),
+        ));
+    }
+    if config.processors.enable_scaling {
+        observers.evaluations.push(Box::new(
+            fabric_ai::replay::scaling_eval::ScalingEvaluation::new(config.scaling.clone()),
         ));
     }
     let export = scoring

@@ -9,6 +9,7 @@ pub mod forecast_metrics;
 pub mod input;
 pub mod labels;
 pub mod observer;
+pub mod scaling_eval;
 pub mod scaling_metrics;
 pub mod score;
 pub mod score_export;
