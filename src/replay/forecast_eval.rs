@@ -13,8 +13,9 @@
 //! 95% interval coverage, and the naive MASE and sMAPE. Points of every scope are pooled: each
 //! point's error is first divided by its own series' scale (the mean absolute change between
 //! consecutive windows of that scope and resource over the whole replay), so the pooled MASE
-//! is the mean of scaled errors. A series whose scale is 0 (a flat resource) has no MASE; its
-//! points still count in sMAPE and coverage.
+//! is the mean of scaled errors. A series whose scale is 0 (a flat resource, such as the
+//! neutral metrics of a `--series` replay) is not scored at all: it has no MASE, and its exact
+//! points would swamp the medians; its points are counted in `flat`.
 //!
 //! Known limits: a forecast whose target window has no sample, or is the last window of the
 //! data (the data may end inside it), is not scored; samples are taken as read, including late
@@ -95,8 +96,10 @@ pub struct ForecastsReport {
     pub overall: Horizons,
     /// Per resource, in metric order.
     pub by_resource: Vec<ResourceHorizons>,
-    /// Forecast values not scored (target past the data, or a window without samples).
+    /// Forecast values not scored: target past the data, or a window without samples.
     pub unscored: usize,
+    /// Forecast values not scored because their series is flat (scale 0).
+    pub flat: usize,
 }
 
 /// Collects telemetry window means and predictions during a replay.
@@ -205,6 +208,7 @@ impl ForecastEvaluation {
         let mut groups: BTreeMap<Metric, (Vec<ForecastPoint>, Vec<ForecastPoint>)> =
             BTreeMap::new();
         let mut unscored = 0;
+        let mut flat = 0;
         for p in &self.pending {
             let target = p.origin_start + i64::from(p.steps) * self.size_ms;
             let actual = match last_window {
@@ -228,10 +232,13 @@ impl ForecastEvaluation {
             let scale = *scales
                 .entry((&p.scope, p.resource))
                 .or_insert_with(|| self.scale(&p.scope, p.resource));
+            // A flat series has no MASE, and its exact points would swamp every median.
+            let Some(scale) = scale.filter(|s| *s > 0.0) else {
+                flat += 1;
+                continue;
+            };
             let group = groups.entry(p.resource).or_default();
-            if let Some(s) = scale.filter(|s| *s > 0.0) {
-                group.0.push(scaled(&point, s));
-            }
+            group.0.push(scaled(&point, scale));
             group.1.push(point);
         }
 
@@ -253,6 +260,7 @@ impl ForecastEvaluation {
                 })
                 .collect(),
             unscored,
+            flat,
         }
     }
 }
@@ -428,16 +436,14 @@ mod tests {
     }
 
     #[test]
-    fn a_flat_series_has_no_mase_but_keeps_smape_and_coverage() {
+    fn a_flat_series_is_counted_but_not_scored() {
         let mut eval = ForecastEvaluation::new(Duration::from_secs(60));
         for minute in 0..4 {
             eval.on_input(TopicRole::Telemetry, &sample(minute, 0.5));
         }
         eval.on_output(TopicRole::Predictions, &prediction(0, &[(1, 0.5)]));
-        let h = &eval.report().overall.horizons;
-        assert_eq!(h[0].points, 1);
-        assert_eq!((h[0].mase, h[0].naive_mase), (None, None));
-        close(h[0].smape_median, 0.0);
-        assert_eq!(h[0].coverage_80, Some(1.0));
+        let report = eval.report();
+        assert!(report.overall.horizons.is_empty());
+        assert_eq!((report.flat, report.unscored), (1, 0));
     }
 }

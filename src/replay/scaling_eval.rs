@@ -36,6 +36,9 @@ const MINUTE_MS: i64 = 60_000;
 /// One node's CPU in one minute: sum and count of its samples.
 type MinuteCpu = BTreeMap<String, (f64, u32)>;
 
+/// One cluster's decisions: (window end ms, revision) → (current, target capacity).
+type Decisions = BTreeMap<(i64, u32), (u32, u32)>;
+
 /// What a policy's timeline did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PolicyRow {
@@ -85,8 +88,8 @@ pub struct ScalingEvaluation {
     config: ScalingConfig,
     /// Per cluster, per minute (ms / 60 000), per node.
     cpu: BTreeMap<String, BTreeMap<i64, MinuteCpu>>,
-    /// Per cluster: (window end ms, revision) → (current, target capacity).
-    decisions: BTreeMap<String, BTreeMap<(i64, u32), (u32, u32)>>,
+    /// Per cluster, its decisions.
+    decisions: BTreeMap<String, Decisions>,
 }
 
 impl ScalingEvaluation {
