@@ -157,7 +157,8 @@ pub fn replay_sources(
 }
 
 /// Replays every source of `sources`, showing inputs, outputs and sample scores to
-/// `observer` as it goes.
+/// `observer` as it goes. The detector keeps per-sample scores only when the observer
+/// [wants them](ReplayObserver::wants_scores); either way the outputs are the same.
 pub fn replay_observed(
     mut config: Config,
     sources: &ReplaySources,
