@@ -179,3 +179,66 @@ fn a_series_missing_from_windows_json_is_an_error_naming_it() {
     assert!(!ok);
     assert!(stderr.contains("`not_in_nab`"), "{stderr}");
 }
+
+#[test]
+fn a_default_replay_scores_its_forecasts_and_scaling_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    // Four days of a real CPU series: enough 15-minute windows for forecasts to be scored.
+    let full =
+        std::fs::read_to_string(nab("realAWSCloudwatch/rds_cpu_utilization_e47b3b.csv")).unwrap();
+    let head: Vec<&str> = full.lines().take(1 + 4 * 288).collect();
+    let series = dir.path().join("rds.csv");
+    std::fs::write(&series, head.join("\n") + "\n").unwrap();
+    let out = dir.path().join("out");
+    let (ok, stderr) = replay(&[
+        "--series".as_ref(),
+        series.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("forecasts: h1"), "{stderr}");
+    assert!(stderr.contains("scaling: series"), "{stderr}");
+
+    let evaluation = evaluation(&out);
+    let horizons = evaluation["forecasts"]["overall"]["horizons"]
+        .as_array()
+        .unwrap();
+    // 15, 30 and 60 minutes ahead are 1, 2 and 4 windows of 15 minutes.
+    let steps: Vec<u64> = horizons
+        .iter()
+        .map(|h| h["horizon"].as_u64().unwrap())
+        .collect();
+    assert_eq!(steps, [1, 2, 4]);
+    for h in horizons {
+        assert!(h["points"].as_u64().unwrap() > 100, "{h}");
+        assert!(h["mase"].as_f64().is_some_and(|m| m > 0.0), "{h}");
+        assert!(h["naive_mase"].as_f64().is_some_and(|m| m > 0.0), "{h}");
+        assert!(
+            fraction(&h["coverage_80"]) && fraction(&h["coverage_95"]),
+            "{h}"
+        );
+    }
+    // Only CPU varies in a `--series` replay; the neutral resources are flat.
+    let resources = evaluation["forecasts"]["by_resource"].as_array().unwrap();
+    assert_eq!(resources.len(), 1);
+    assert_eq!(resources[0]["resource"].as_str(), Some("cpu_util"));
+    assert!(evaluation["forecasts"]["flat"].as_u64().unwrap() > 0);
+
+    let clusters = evaluation["scaling"]["clusters"].as_array().unwrap();
+    assert_eq!(clusters.len(), 1);
+    let c = &clusters[0];
+    let minutes = c["minutes"].as_u64().unwrap();
+    assert!(minutes >= 4 * 1440 - 10, "{c}");
+    // Perfect foresight is never short; every policy provisions at least one node a minute.
+    assert_eq!(
+        c["perfect_foresight"]["minutes_under_capacity"].as_u64(),
+        Some(0)
+    );
+    for policy in ["fabric", "hpa", "perfect_foresight"] {
+        assert!(
+            c[policy]["replica_minutes"].as_u64().unwrap() >= minutes,
+            "{c}"
+        );
+    }
+}
