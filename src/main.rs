@@ -163,6 +163,24 @@ struct ReplayArgs {
     config: Option<PathBuf>,
     #[command(flatten)]
     report: ReportArgs,
+    #[command(flatten)]
+    scoring: ScoringArgs,
+}
+
+/// Label scoring of the replay's per-sample anomaly scores (the `labels` section).
+#[derive(Debug, Args)]
+struct ScoringArgs {
+    /// Incident windows: NAB `windows.json` (by series file stem) or a `start,end[,scope]`
+    /// CSV, chosen by extension; scores every node's samples against them.
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    /// Score at or above which a sample counts as a detection (0.5 = the detector's alarm
+    /// point).
+    #[arg(long, default_value_t = 0.5)]
+    threshold: f64,
+    /// Write every sample's anomaly score to `<out>/anomaly_scores.csv`.
+    #[arg(long)]
+    export_scores: bool,
 }
 
 /// Comparison with recorded decisions and the report (docs/replay.md, "Comparison and
@@ -588,22 +606,18 @@ async fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         engine,
         progress: !args.no_progress,
     };
-    // Evaluations are built before the replay, so a bad baseline fails before it runs.
-    let mut observers = fabric_ai::replay::observer::Observers::default();
-    let series = fabric_ai::replay::series::SeriesCollector::new();
-    let charts = series.handle();
-    observers.evaluations.push(Box::new(series));
-    if let Some(path) = &args.report.baseline {
-        let baseline =
-            fabric_ai::replay::compare::BaselineComparison::load(path, args.report.tolerance)?;
-        observers.evaluations.push(Box::new(baseline));
-    }
-
+    // Evaluations are built before the replay, so a bad baseline or labels file fails first.
+    let (mut observers, export, charts) = evaluations(&args, &config, &sources)?;
     let started = std::time::Instant::now();
+    let mut observed = (&mut observers, export);
     let s = tokio::task::block_in_place(|| {
-        fabric_ai::pipeline::replay::replay_with(config, &sources, &options, &mut observers)
+        fabric_ai::pipeline::replay::replay_with(config, &sources, &options, &mut observed)
     })?;
     let seconds = started.elapsed().as_secs_f64();
+    let (_, export) = observed;
+    if let Some(rows) = export.map(|e| e.finish()).transpose()? {
+        eprintln!("exported {rows} sample scores");
+    }
     let events = s.events_ok + s.dead_letters;
     eprintln!(
         "replayed {events} events ({} dead letters, {} late) in {seconds:.2} s \
@@ -634,12 +648,20 @@ fn write_report(
     for (name, section) in &report.sections {
         eprintln!("{}", section_line(name, section));
     }
+    let failed = report
+        .sections
+        .iter()
+        .find_map(|(name, s)| Some((name, s.get("error")?.as_str()?.to_owned())));
     // With outputs to topics and no --report, the report is checked but not written.
     if let Some(dir) = args.report.as_deref().or(out) {
         std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
         report.write_json(&dir.join("report.json"))?;
         fabric_ai::replay::html::write_html(&dir.join("report.html"), &report, &charts.charts())?;
         eprintln!("report in {}", dir.join("report.json").display());
+    }
+    // A section that could not be computed fails the command, once the report is written.
+    if let Some((name, error)) = failed {
+        anyhow::bail!("evaluation {name}: {error}");
     }
     let tripped = report.check(&args.fail_if)?;
     for t in &tripped {
@@ -669,4 +691,55 @@ async fn create_output_topics(config: &Config, prefix: &str) -> anyhow::Result<(
     });
     fabric_ai::bus::admin::apply(&admin, &plan).await?;
     Ok(())
+}
+
+/// The evaluations a replay runs (label scoring when `--labels` is given, forecast and scaling
+/// accuracy when the prediction and scaling processors run) and the score export.
+fn evaluations(
+    args: &ReplayArgs,
+    config: &Config,
+    sources: &fabric_ai::pipeline::replay::ReplaySources,
+) -> anyhow::Result<(
+    fabric_ai::replay::observer::Observers,
+    Option<fabric_ai::replay::score_export::ScoreExport>,
+    fabric_ai::replay::series::SeriesHandle,
+)> {
+    use fabric_ai::replay::labels::{LabelSet, LabelsEvaluation};
+    let scoring = &args.scoring;
+    let mut observers = fabric_ai::replay::observer::Observers::default();
+    let series = fabric_ai::replay::series::SeriesCollector::new();
+    let charts = series.handle();
+    observers.evaluations.push(Box::new(series));
+    if let Some(path) = &args.report.baseline {
+        let baseline =
+            fabric_ai::replay::compare::BaselineComparison::load(path, args.report.tolerance)?;
+        observers.evaluations.push(Box::new(baseline));
+    }
+    if let Some(path) = &scoring.labels {
+        anyhow::ensure!(
+            scoring.threshold.is_finite(),
+            "--threshold must be a finite number"
+        );
+        let labels = LabelSet::load(path)?;
+        labels.check_series(sources.series.iter().map(|s| s.mapping.node_id.as_str()))?;
+        observers
+            .evaluations
+            .push(Box::new(LabelsEvaluation::new(labels, scoring.threshold)));
+    }
+    if config.processors.enable_prediction {
+        observers.evaluations.push(Box::new(
+            fabric_ai::replay::forecast_eval::ForecastEvaluation::new(config.prediction.interval),
+        ));
+    }
+    if config.processors.enable_scaling {
+        observers.evaluations.push(Box::new(
+            fabric_ai::replay::scaling_eval::ScalingEvaluation::new(config.scaling.clone()),
+        ));
+    }
+    let export = match (&args.out, scoring.export_scores) {
+        (Some(out), true) => Some(fabric_ai::replay::score_export::ScoreExport::create(out)?),
+        (None, true) => anyhow::bail!("--export-scores writes into --out; give it a directory"),
+        (_, false) => None,
+    };
+    Ok((observers, export, charts))
 }

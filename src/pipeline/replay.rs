@@ -426,7 +426,8 @@ fn open_readers(
 }
 
 /// Replays every source of `sources`, showing inputs, outputs and sample scores to
-/// `observer` as it goes.
+/// `observer` as it goes. The detector keeps per-sample scores only when the observer
+/// [wants them](ReplayObserver::wants_scores); either way the outputs are the same.
 pub fn replay_observed(
     config: Config,
     sources: &ReplaySources,
@@ -479,6 +480,9 @@ pub fn replay_with(
         stats.clone(),
         answerer,
     );
+    if observer.wants_scores() {
+        state.keep_scores();
+    }
     let mut asks = Asks::default();
     let now = tokio::time::Instant::now();
     let total = readers.iter().map(|r| r.remaining).sum::<Option<u64>>();

@@ -417,6 +417,13 @@ impl State {
         outputs
     }
 
+    /// Has the processors keep per-sample anomaly scores from now on (replay only).
+    pub fn keep_scores(&mut self) {
+        for p in &mut self.processors {
+            p.keep_scores();
+        }
+    }
+
     /// Per-sample anomaly scores the processors kept since the last call (replay only).
     pub fn take_scores(&mut self) -> Vec<crate::replay::observer::SampleScore> {
         self.processors

@@ -14,7 +14,7 @@
 //! learned afresh.
 
 use crate::config::{AnomalyConfig, Config};
-use crate::engine::builtin::anomaly::{detect, NodeBaseline};
+use crate::engine::builtin::anomaly::{detect_scored, NodeBaseline};
 use crate::engine::{AnomalyRequest, EngineRequest};
 use crate::event::{
     node_key, Anomaly, AnomalyType, DecisionHeader, Metric, Severity, Source, TelemetrySample,
@@ -22,6 +22,7 @@ use crate::event::{
 };
 use crate::processor::jobs::JobTracker;
 use crate::processor::{Decision, Pending, Processor};
+use crate::replay::observer::SampleScore;
 use crate::window::{Origin, PartitionId, Recorded, WindowSpec, WindowStore};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -69,6 +70,9 @@ pub struct AnomalyProcessor {
     partition_time: HashMap<PartitionId, i64>,
     /// Wall clock and watermark of the last search for silent nodes.
     silence_checked: Option<(Instant, i64)>,
+    /// Per-sample scores of first emissions, kept only once [`Processor::keep_scores`] was
+    /// called (replay evaluations) and handed over by [`Processor::take_scores`].
+    scores: Option<Vec<SampleScore>>,
 }
 
 /// The search for silent nodes walks every node, so it runs when the watermark has moved a
@@ -91,6 +95,7 @@ impl AnomalyProcessor {
             last_seen: HashMap::new(),
             partition_time: HashMap::new(),
             silence_checked: None,
+            scores: None,
         }
     }
 
@@ -102,17 +107,30 @@ impl AnomalyProcessor {
             window.agg.sort_by_key(|(ts, _)| *ts);
             let bounds = self.store.spec().bounds(window.start_ms);
             let id = (window.start_ms, window.key.clone());
-            let baseline_before = if window.revision == 0 {
-                let baseline = self.baselines.entry(window.key.clone()).or_default();
-                let before = baseline.clone();
-                detect(&self.config, baseline, &window.agg);
-                if self.lateness_ms > 0 {
-                    self.before.insert(id, before.clone());
-                }
-                before
-            } else {
-                self.before.get(&id).cloned().unwrap_or_default()
-            };
+            let baseline_before =
+                if window.revision == 0 {
+                    let baseline = self.baselines.entry(window.key.clone()).or_default();
+                    let before = baseline.clone();
+                    let mut window_scores = self.scores.as_ref().map(|_| Vec::new());
+                    detect_scored(&self.config, baseline, &window.agg, window_scores.as_mut());
+                    if let (Some(kept), Some(window_scores)) = (self.scores.as_mut(), window_scores)
+                    {
+                        kept.extend(window.agg.iter().zip(window_scores).map(
+                            |((ts, _), score)| SampleScore {
+                                cluster_id: window.key.cluster.clone(),
+                                node_id: window.key.node.clone(),
+                                event_ms: *ts,
+                                score,
+                            },
+                        ));
+                    }
+                    if self.lateness_ms > 0 {
+                        self.before.insert(id, before.clone());
+                    }
+                    before
+                } else {
+                    self.before.get(&id).cloned().unwrap_or_default()
+                };
             out.push(Pending::Ask {
                 request: EngineRequest::Anomaly(AnomalyRequest {
                     cluster_id: window.key.cluster.clone(),
@@ -288,6 +306,14 @@ impl Processor for AnomalyProcessor {
     fn open_windows(&self) -> usize {
         self.store.open_windows()
     }
+
+    fn keep_scores(&mut self) {
+        self.scores.get_or_insert_with(Vec::new);
+    }
+
+    fn take_scores(&mut self) -> Vec<SampleScore> {
+        self.scores.as_mut().map(std::mem::take).unwrap_or_default()
+    }
 }
 
 #[cfg(test)]
@@ -344,5 +370,46 @@ mod tests {
         p.on_sample(&sample("rereading", 2 * minute), origin(1, 1), now, &jobs);
         let out = p.close(20 * minute, now, &jobs);
         assert_eq!(silent(&out), vec!["c/quiet".to_string()]);
+    }
+
+    fn asks(out: &[Pending]) -> Vec<u32> {
+        out.iter()
+            .filter_map(|p| match p {
+                Pending::Ask { revision, .. } => Some(*revision),
+                Pending::Ready { .. } => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn scores_are_kept_only_when_asked_and_revisions_do_not_score_again() {
+        let mut config = Config::default();
+        config.windows.allowed_lateness = Duration::from_secs(600);
+        let jobs = JobTracker::new(10);
+        let now = Instant::now();
+        let mut plain = AnomalyProcessor::new(&config);
+        let mut keeping = AnomalyProcessor::new(&config);
+        keeping.keep_scores();
+        for p in [&mut plain, &mut keeping] {
+            for i in 0..12 {
+                p.on_sample(&sample("n", i * 10_000), origin(0, i), now, &jobs);
+            }
+            assert_eq!(asks(&p.close(130_000, now, &jobs)), vec![0]);
+        }
+        assert!(plain.take_scores().is_empty());
+        let scores = keeping.take_scores();
+        assert_eq!(scores.len(), 12);
+        assert_eq!(scores[11].event_ms, 110_000);
+        assert_eq!(
+            (scores[0].cluster_id.as_str(), scores[0].node_id.as_str()),
+            ("c", "n")
+        );
+        // Taken once: the next call has nothing new.
+        assert!(keeping.take_scores().is_empty());
+
+        // A late sample revises the closed window; it is not scored again.
+        keeping.on_sample(&sample("n", 115_000), origin(0, 12), now, &jobs);
+        assert_eq!(asks(&keeping.close(140_000, now, &jobs)), vec![1]);
+        assert!(keeping.take_scores().is_empty());
     }
 }

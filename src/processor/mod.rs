@@ -111,6 +111,11 @@ pub trait Processor: Send {
     /// Kept windows.
     fn open_windows(&self) -> usize;
 
+    /// From now on, keep the per-sample anomaly scores of every window judged for the first
+    /// time (replay evaluations ask for them); processors other than anomaly have none. It
+    /// changes no decision.
+    fn keep_scores(&mut self) {}
+
     /// Per-sample anomaly scores computed since the last call, when the processor was asked
     /// to keep them (replay evaluations); processors other than anomaly have none.
     fn take_scores(&mut self) -> Vec<crate::replay::observer::SampleScore> {

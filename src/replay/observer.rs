@@ -31,6 +31,80 @@ pub trait ReplayObserver {
 
     /// Per-sample anomaly scores, as windows are judged (in window order per node).
     fn on_scores(&mut self, _scores: &[SampleScore]) {}
+
+    /// Whether this observer needs [`ReplayObserver::on_scores`]: the replay has the detector
+    /// keep per-sample scores only when it is asked to (they cost memory per window, and
+    /// change no decision).
+    fn wants_scores(&self) -> bool {
+        false
+    }
+}
+
+/// An observer lent to the replay, so the caller keeps it.
+impl<T: ReplayObserver + ?Sized> ReplayObserver for &mut T {
+    fn on_input(&mut self, role: TopicRole, payload: &[u8]) {
+        (**self).on_input(role, payload);
+    }
+
+    fn on_output(&mut self, role: TopicRole, payload: &[u8]) {
+        (**self).on_output(role, payload);
+    }
+
+    fn on_scores(&mut self, scores: &[SampleScore]) {
+        (**self).on_scores(scores);
+    }
+
+    fn wants_scores(&self) -> bool {
+        (**self).wants_scores()
+    }
+}
+
+/// An observer that may be absent (a `--flag` not given).
+impl<T: ReplayObserver> ReplayObserver for Option<T> {
+    fn on_input(&mut self, role: TopicRole, payload: &[u8]) {
+        if let Some(o) = self {
+            o.on_input(role, payload);
+        }
+    }
+
+    fn on_output(&mut self, role: TopicRole, payload: &[u8]) {
+        if let Some(o) = self {
+            o.on_output(role, payload);
+        }
+    }
+
+    fn on_scores(&mut self, scores: &[SampleScore]) {
+        if let Some(o) = self {
+            o.on_scores(scores);
+        }
+    }
+
+    fn wants_scores(&self) -> bool {
+        self.as_ref().is_some_and(|o| o.wants_scores())
+    }
+}
+
+/// Two observers, each shown everything, the first first (e.g. the evaluations and a score
+/// export).
+impl<A: ReplayObserver, B: ReplayObserver> ReplayObserver for (A, B) {
+    fn on_input(&mut self, role: TopicRole, payload: &[u8]) {
+        self.0.on_input(role, payload);
+        self.1.on_input(role, payload);
+    }
+
+    fn on_output(&mut self, role: TopicRole, payload: &[u8]) {
+        self.0.on_output(role, payload);
+        self.1.on_output(role, payload);
+    }
+
+    fn on_scores(&mut self, scores: &[SampleScore]) {
+        self.0.on_scores(scores);
+        self.1.on_scores(scores);
+    }
+
+    fn wants_scores(&self) -> bool {
+        self.0.wants_scores() || self.1.wants_scores()
+    }
 }
 
 /// An observer that looks at nothing.
@@ -73,6 +147,10 @@ impl ReplayObserver for Observers {
         for e in &mut self.evaluations {
             e.on_scores(scores);
         }
+    }
+
+    fn wants_scores(&self) -> bool {
+        self.evaluations.iter().any(|e| e.wants_scores())
     }
 }
 

@@ -236,6 +236,9 @@ pub fn summary_json(s: &StatsSnapshot) -> Value {
 /// One line saying what a section found, for the terminal. Known sections get their headline
 /// numbers; any other section its name and size.
 pub fn section_line(name: &str, section: &Value) -> String {
+    if matches!(name, "labels" | "forecasts" | "scaling") || section.get("error").is_some() {
+        return crate::replay::summary::line(name, section);
+    }
     let num = |path: &str| match lookup(section, path) {
         Some(Value::Number(n)) => n.to_string(),
         Some(Value::Null) | None => "-".to_owned(),
@@ -252,31 +255,6 @@ pub fn section_line(name: &str, section: &Value) -> String {
             num("overall.extra"),
             num("tolerance"),
         ),
-        "labels" => format!(
-            "labels: precision {}, recall {}, standard score {} over {} windows",
-            num("precision"),
-            num("recall"),
-            num("profiles.standard.normalized"),
-            num("windows"),
-        ),
-        "forecasts" => {
-            let horizons = lookup(section, "overall.horizons")
-                .and_then(Value::as_array)
-                .map(|h| h.len())
-                .unwrap_or(0);
-            format!(
-                "forecasts: {horizons} horizons, first MASE {} (naive {})",
-                num("overall.horizons.0.mase"),
-                num("overall.horizons.0.naive_mase"),
-            )
-        }
-        "scaling" => {
-            let clusters = lookup(section, "clusters")
-                .and_then(Value::as_array)
-                .map(|c| c.len())
-                .unwrap_or(0);
-            format!("scaling: {clusters} clusters compared with HPA and perfect foresight")
-        }
         "series" => format!(
             "series: {} nodes charted of {} seen, {} anomalies, {} decision marks",
             num("charted"),

@@ -112,11 +112,30 @@ pub fn detect(
     baseline: &mut NodeBaseline,
     samples: &[(i64, [f64; 9])],
 ) -> Detection {
+    detect_scored(config, baseline, samples, None)
+}
+
+/// [`detect`], also pushing onto `scores` (when given) one score per sample, in sample order:
+/// the highest over its metrics of the score rule, against the baseline as it stood just
+/// before that sample, whether or not an alarm fires or is suppressed (0 while a metric is
+/// still warming up). Computing the scores reads the baseline only, so the alarms and the
+/// baseline that result are those of [`detect`].
+pub fn detect_scored(
+    config: &AnomalyConfig,
+    baseline: &mut NodeBaseline,
+    samples: &[(i64, [f64; 9])],
+    mut scores: Option<&mut Vec<f64>>,
+) -> Detection {
     let mut alarms: Vec<MetricAlarm> = Vec::new();
     for (ts, values) in samples {
+        let mut sample_score = 0.0f64;
         for metric in Metric::ALL {
             let state = &mut baseline.metrics[metric.index()];
             let value = values[metric.index()];
+            if scores.is_some() {
+                sample_score =
+                    sample_score.max(deviation_score(config, profile(metric), state, value));
+            }
             let outcome = observe(config, profile(metric), state, *ts, value);
             let open = alarms
                 .iter_mut()
@@ -144,6 +163,9 @@ pub fn detect(
                 }
             }
         }
+        if let Some(scores) = scores.as_deref_mut() {
+            scores.push(sample_score);
+        }
     }
     alarms.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.metric.cmp(&b.metric)));
     Detection { alarms }
@@ -154,6 +176,31 @@ enum Observation {
     Alarm { baseline: f64, z: f64, score: f64 },
     Deviant,
     NewLevel,
+}
+
+/// The score rule, `1 - 0.5^(r^2)` with `r` the smaller of the deviation in units of the z
+/// threshold and in units of the minimum deviation, of `value` against `state` as it stands;
+/// 0 while the metric is warming up. It is at or above 0.5 exactly when [`observe`] would call
+/// the sample deviant.
+fn deviation_score(
+    config: &AnomalyConfig,
+    profile: MetricProfile,
+    state: &MetricBaseline,
+    value: f64,
+) -> f64 {
+    if state.seen < config.warmup_samples.max(1) {
+        return 0.0;
+    }
+    let dev = (value - state.mean).abs();
+    let sigma = state.var.sqrt().max(profile.sigma_floor);
+    let min_dev = profile.min_abs.max(profile.min_rel * state.mean.abs());
+    let r = (dev / sigma / config.z_threshold).min(dev / min_dev.max(f64::MIN_POSITIVE));
+    score_of(r)
+}
+
+/// `1 - 0.5^(r^2)`: 0.5 at `r = 1` (the alarm point), 0.94 at `r = 2`.
+fn score_of(r: f64) -> f64 {
+    1.0 - 0.5f64.powf(r * r)
 }
 
 fn observe(
@@ -206,7 +253,7 @@ fn observe(
     if ts >= state.suppressed_until_ms {
         state.suppressed_until_ms = ts + config.suppression.as_millis() as i64;
         let r = (z / config.z_threshold).min(dev.abs() / min_dev.max(f64::MIN_POSITIVE));
-        let score = 1.0 - 0.5f64.powf(r * r);
+        let score = score_of(r);
         // A confirmation on the very first deviant sample (confirm_samples = 1) is still
         // reported as an alarm; its shape is settled by the samples that follow.
         return Observation::Alarm { baseline, z, score };
@@ -277,5 +324,79 @@ mod tests {
             .map(|i| sample(i * 10_000, noisy(i) + 0.06))
             .collect();
         assert!(detect(&config, &mut b, &step).alarms.is_empty());
+    }
+
+    fn scored(
+        config: &AnomalyConfig,
+        b: &mut NodeBaseline,
+        samples: &[(i64, [f64; 9])],
+    ) -> Vec<f64> {
+        let mut scores = Vec::new();
+        detect_scored(config, b, samples, Some(&mut scores));
+        assert_eq!(scores.len(), samples.len());
+        scores
+    }
+
+    #[test]
+    fn sample_scores_are_zero_during_warm_up() {
+        let config = AnomalyConfig::default();
+        let mut b = NodeBaseline::default();
+        // Wild values, but the detector has not learned anything yet.
+        let samples: Vec<_> = (0..i64::from(config.warmup_samples))
+            .map(|i| sample(i * 10_000, if i % 2 == 0 { 0.05 } else { 0.95 }))
+            .collect();
+        assert!(scored(&config, &mut b, &samples).iter().all(|s| *s == 0.0));
+    }
+
+    #[test]
+    fn a_sample_at_the_alarm_point_scores_one_half() {
+        let config = AnomalyConfig::default();
+        let mut b = warm(&config);
+        let m = b.metrics[Metric::Cpu.index()].clone();
+        // Exactly the larger of the two alarm distances above the level: r = 1.
+        let sigma = m.var.sqrt().max(0.01);
+        let dev = (config.z_threshold * sigma).max(0.15);
+        let s = scored(&config, &mut b, &[sample(400_000, m.mean + dev)]);
+        assert!((s[0] - 0.5).abs() < 1e-9, "{}", s[0]);
+    }
+
+    #[test]
+    fn a_spike_scores_high_and_normal_samples_score_low() {
+        let config = AnomalyConfig::default();
+        let mut b = warm(&config);
+        let samples: Vec<_> = (30..42)
+            .map(|i| sample(i * 10_000, if i == 33 { 0.95 } else { noisy(i) }))
+            .collect();
+        let s = scored(&config, &mut b, &samples);
+        assert!(s[3] > 0.9, "{s:?}");
+        for (i, score) in s.iter().enumerate().filter(|(i, _)| *i != 3) {
+            assert!(*score < 0.1, "sample {i}: {score}");
+        }
+    }
+
+    #[test]
+    fn scoring_changes_neither_alarms_nor_baseline() {
+        let config = AnomalyConfig::default();
+        let samples: Vec<_> = (30..80)
+            .map(|i| {
+                let v = match i {
+                    33 => 0.95,
+                    34 => 0.9,
+                    50..=60 => noisy(i) + 0.3,
+                    _ => noisy(i),
+                };
+                sample(i * 10_000, v)
+            })
+            .collect();
+        let (mut plain, mut with_scores) = (warm(&config), warm(&config));
+        let d1 = detect(&config, &mut plain, &samples);
+        let mut scores = Vec::new();
+        let d2 = detect_scored(&config, &mut with_scores, &samples, Some(&mut scores));
+        assert_eq!(d1, d2);
+        assert_eq!(plain, with_scores);
+        // Suppressed and confirming samples still score: the sample after the spike
+        // (suppressed) is deviant too.
+        assert!(scores[4] >= 0.5, "{}", scores[4]);
+        assert!(d1.alarms.iter().filter(|a| a.metric == Metric::Cpu).count() >= 2);
     }
 }
