@@ -27,7 +27,7 @@ enum Command {
     /// Consume telemetry and job events from Kafka and publish decisions.
     Run(RunArgs),
     /// Re-run recorded telemetry and job events (JSON lines) offline, on event time only.
-    Replay(ReplayArgs),
+    Replay(Box<ReplayArgs>),
     /// Produce simulated telemetry and job events, with injected incidents, to Kafka.
     Simulate(SimulateArgs),
     /// Manage the topics declared in `topics/`.
@@ -191,6 +191,10 @@ struct ReportArgs {
     /// writes them, or one JSON-lines file of decisions of any kinds.
     #[arg(long, value_name = "PATH")]
     baseline: Option<PathBuf>,
+    /// Recorded decisions to compare with, read from the decision topics under this prefix
+    /// (`""` for no prefix), as they stand when the replay starts.
+    #[arg(long, value_name = "PREFIX", conflicts_with = "baseline")]
+    baseline_topics: Option<String>,
     /// How far confidences may differ (absolute), and predicted values (relative), before a
     /// matched decision counts as changed.
     #[arg(
@@ -368,7 +372,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             let stats = Arc::new(fabric_ai::stats::Stats::default());
             fabric_ai::pipeline::run(config, stats, shutdown_signal()).await?;
         }
-        Command::Replay(args) => return replay(args).await,
+        Command::Replay(args) => return replay(*args).await,
         Command::Simulate(args) => simulate(args).await?,
         Command::Topics(TopicsCommand::Apply(args)) => return topics_apply(args).await,
         Command::Config(ConfigCommand::Check { file }) => {
@@ -710,9 +714,15 @@ fn evaluations(
     let series = fabric_ai::replay::series::SeriesCollector::new();
     let charts = series.handle();
     observers.evaluations.push(Box::new(series));
+    let tolerance = args.report.tolerance;
     if let Some(path) = &args.report.baseline {
-        let baseline =
-            fabric_ai::replay::compare::BaselineComparison::load(path, args.report.tolerance)?;
+        let baseline = fabric_ai::replay::compare::BaselineComparison::load(path, tolerance)?;
+        observers.evaluations.push(Box::new(baseline));
+    }
+    if let Some(prefix) = &args.report.baseline_topics {
+        let baseline = tokio::task::block_in_place(|| {
+            fabric_ai::replay::baseline_topics::load(config, prefix, tolerance)
+        })?;
         observers.evaluations.push(Box::new(baseline));
     }
     if let Some(path) = &scoring.labels {

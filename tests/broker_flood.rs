@@ -137,8 +137,15 @@ async fn a_burst_of_new_keys_beyond_the_limit_is_refused_counted_and_audited() {
     let audits: Vec<AuditRecord> = common::read_all(&config, catalogue.name(TopicRole::Audit))
         .into_iter()
         .map(|(_, p)| event::decode::<AuditRecord>(&p, Encoding::Json).unwrap())
-        // Decisions have audit records of their own.
-        .filter(|a| a.kind != AuditKind::DecisionAccepted && a.kind != AuditKind::DecisionRejected)
+        // Decisions and answered windows have audit records of their own.
+        .filter(|a| {
+            !matches!(
+                a.kind,
+                AuditKind::DecisionAccepted
+                    | AuditKind::DecisionRejected
+                    | AuditKind::WindowAnswered
+            )
+        })
         .collect();
     let refused_by = |processor: &str| -> (BTreeSet<String>, usize) {
         let records: Vec<&AuditRecord> = audits

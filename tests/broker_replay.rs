@@ -2,8 +2,9 @@
 //! topics with the answers recorded on its audit topic, and the replay reproduces every live
 //! decision exactly, the engine's answers and the built-in engine's stand-ins alike. The same
 //! replay with the built-in engine decides differently (so the recorded answers are what
-//! reproduces the run); a replay to topics under another prefix publishes there, and one
-//! aimed at the live topics is refused.
+//! reproduces the run); the comparison with the live decision topics (`--baseline-topics`)
+//! finds every live decision matched; a replay to topics under another prefix publishes
+//! there, and one aimed at the live topics is refused.
 
 mod common;
 
@@ -153,7 +154,14 @@ async fn a_live_run_replayed_with_its_recorded_answers_is_reproduced_exactly() {
     let out = dir.path().join("recorded");
     let run = replay_cli(
         &config_file,
-        &["--answers", "topic", "--out", out.to_str().unwrap()],
+        &[
+            "--answers",
+            "topic",
+            "--out",
+            out.to_str().unwrap(),
+            "--baseline-topics",
+            &config.kafka.topic_prefix,
+        ],
     );
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "replay failed: {stderr}");
@@ -164,6 +172,17 @@ async fn a_live_run_replayed_with_its_recorded_answers_is_reproduced_exactly() {
     for (id, decision) in &live {
         assert_eq!(replay.get(id), Some(decision), "decision {id} differs");
     }
+    // The comparison with the live decision topics says the same.
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let overall = &report["sections"]["baseline"]["overall"];
+    assert_eq!(
+        overall["matched"].as_u64(),
+        Some(live.len() as u64),
+        "{overall}"
+    );
+    assert_eq!(overall["missing"].as_u64(), Some(0), "{overall}");
+    assert_eq!(overall["changed"].as_u64(), Some(0), "{overall}");
     let last_live_end = live.values().map(end_ms).max().unwrap();
     for (id, decision) in replay.iter().filter(|(id, _)| !live.contains_key(*id)) {
         assert!(

@@ -204,3 +204,120 @@ fn a_labelled_series_replays_as_one_nodes_telemetry() {
     // Five-minute rows into two-minute anomaly windows: one window per row.
     assert_eq!(stats.windows_closed as usize, rows);
 }
+
+/// Decisions of a replay by id, each without its `source`.
+fn decisions_without_source(dir: &Path) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let mut out = std::collections::BTreeMap::new();
+    for role in [
+        TopicRole::Anomalies,
+        TopicRole::Recommendations,
+        TopicRole::Predictions,
+        TopicRole::WorkloadInsights,
+        TopicRole::ScalingDecisions,
+    ] {
+        let Ok(text) = std::fs::read_to_string(dir.join(format!("{}.jsonl", role.as_str()))) else {
+            continue;
+        };
+        for line in text.lines() {
+            let mut json: serde_json::Value = serde_json::from_str(line).unwrap();
+            json.as_object_mut().unwrap().remove("source");
+            out.insert(json["id"].as_str().unwrap().to_owned(), json);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_asking_the_http_engine_decides_as_the_builtin_replay() {
+    use fabric_ai::pipeline::replay::{
+        replay_with, ReplayEngine, ReplayOptions, ReplayOutput, ReplaySources,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (telemetry, jobs) = record(dir.path());
+    let mut config = Config::default();
+    // Every decision published, so there are many to compare.
+    config.gating = fabric_ai::engine::gate::GatingConfig {
+        min_confidence: 0.0,
+        load_balancing: 0.0,
+        resource_allocation: 0.0,
+        migration: 0.0,
+        scaling: 0.0,
+        energy_optimization: 0.0,
+    };
+    let builtin = dir.path().join("builtin");
+    replay(config.clone(), &inputs(&telemetry, &jobs), &builtin).unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = fabric_ai::engine::server::router(Default::default());
+    let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    config.engine.url = url;
+    let http = dir.path().join("http");
+    let sources = ReplaySources {
+        files: inputs(&telemetry, &jobs),
+        ..Default::default()
+    };
+    let options = ReplayOptions {
+        out: ReplayOutput::Files(http.clone()),
+        engine: ReplayEngine::Http,
+        progress: false,
+    };
+    let observer = &mut fabric_ai::replay::observer::NoObserver;
+    let stats =
+        tokio::task::block_in_place(|| replay_with(config, &sources, &options, observer)).unwrap();
+    server.abort();
+    assert_eq!(stats.fallbacks, 0, "every window answered over HTTP");
+
+    let (expected, got) = (
+        decisions_without_source(&builtin),
+        decisions_without_source(&http),
+    );
+    assert!(expected.len() > 20, "{}", expected.len());
+    assert_eq!(expected, got);
+    let anomalies = std::fs::read_to_string(http.join("anomalies.jsonl")).unwrap();
+    assert!(anomalies
+        .lines()
+        .all(|l| l.contains("\"source\":\"engine\"")));
+}
+
+#[test]
+fn an_avro_container_file_replays_as_its_json_lines_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let (telemetry, jobs) = record(dir.path());
+    // The same telemetry (bad line left out on both sides) as a container file.
+    let good: Vec<String> = std::fs::read_to_string(&telemetry)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("not json"))
+        .map(str::to_owned)
+        .collect();
+    let json_file = dir.path().join("good.jsonl");
+    std::fs::write(&json_file, good.join("\n") + "\n").unwrap();
+    let schema = fabric_ai::event::codec::schema_of::<fabric_ai::event::TelemetrySample>();
+    let mut writer = apache_avro::Writer::new(schema, Vec::new());
+    for line in &good {
+        let json: serde_json::Value = serde_json::from_str(line).unwrap();
+        writer
+            .append(fabric_ai::event::avro::to_avro(schema, &json).unwrap())
+            .unwrap();
+    }
+    let avro_file = dir.path().join("telemetry.avro");
+    std::fs::write(&avro_file, writer.into_inner().unwrap()).unwrap();
+
+    let config = Config::default();
+    let from_json = dir.path().join("json");
+    let from_avro = dir.path().join("avro");
+    let a = replay(config.clone(), &inputs(&json_file, &jobs), &from_json).unwrap();
+    let b = replay(config, &inputs(&avro_file, &jobs), &from_avro).unwrap();
+    assert_eq!(a.events_ok, b.events_ok);
+    assert_eq!(b.dead_letters, 0);
+    for name in [
+        "anomalies.jsonl",
+        "predictions.jsonl",
+        "scaling_decisions.jsonl",
+    ] {
+        let x = std::fs::read(from_json.join(name)).unwrap_or_default();
+        let y = std::fs::read(from_avro.join(name)).unwrap_or_default();
+        assert!(x == y, "{name} differs");
+    }
+}

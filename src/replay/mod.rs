@@ -7,6 +7,7 @@
 //! `pipeline::replay`. The file formats and metric definitions are described in `docs/replay.md`.
 
 pub mod answers;
+pub mod baseline_topics;
 pub mod compare;
 pub mod container;
 pub mod forecast_eval;
