@@ -234,15 +234,17 @@ async fn a_replay_asking_the_http_engine_decides_as_the_builtin_replay() {
     };
     let dir = tempfile::tempdir().unwrap();
     let (telemetry, jobs) = record(dir.path());
-    let mut config = Config::default();
     // Every decision published, so there are many to compare.
-    config.gating = fabric_ai::engine::gate::GatingConfig {
-        min_confidence: 0.0,
-        load_balancing: 0.0,
-        resource_allocation: 0.0,
-        migration: 0.0,
-        scaling: 0.0,
-        energy_optimization: 0.0,
+    let mut config = Config {
+        gating: fabric_ai::engine::gate::GatingConfig {
+            min_confidence: 0.0,
+            load_balancing: 0.0,
+            resource_allocation: 0.0,
+            migration: 0.0,
+            scaling: 0.0,
+            energy_optimization: 0.0,
+        },
+        ..Config::default()
     };
     let builtin = dir.path().join("builtin");
     replay(config.clone(), &inputs(&telemetry, &jobs), &builtin).unwrap();
