@@ -123,6 +123,9 @@ struct ReplayArgs {
     /// Every series value is divided by this first (100 turns percent into a fraction).
     #[arg(long, default_value_t = 100.0)]
     series_divisor: f64,
+    /// Added to every series value before the division (lifts a series that dips below 0).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    series_offset: f64,
     /// Read the configuration's input topics (telemetry and job events), each partition
     /// from `--start` to `--end`, with a consumer group of the replay's own.
     #[arg(long)]
@@ -548,6 +551,7 @@ async fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
                     .unwrap_or_else(|| "series".into()),
                 metric,
                 divisor: args.series_divisor,
+                offset: args.series_offset,
             },
         })
         .collect();

@@ -193,6 +193,7 @@ fn a_labelled_series_replays_as_one_nodes_telemetry() {
                 node_id: "ec2".into(),
                 metric: fabric_ai::event::Metric::Cpu,
                 divisor: 100.0,
+                offset: 0.0,
             },
         }],
         ..Default::default()

@@ -291,7 +291,8 @@ pub fn read_series_csv(path: impl AsRef<Path>) -> Result<Vec<SeriesRow>, InputEr
 
 /// How a labelled series becomes telemetry of one node.
 ///
-/// The series' value, divided by `divisor`, becomes `metric`; every other metric takes the
+/// The series' value, plus `offset` and divided by `divisor`, becomes `metric`; every other
+/// metric takes the
 /// constant in [`neutral_sample`] (utilisations 0.5, latency 10 ms, throughput 100 ops/s,
 /// energy 200 W, queue 0, error rate 0), mid-range so that no idle or saturation rule fires
 /// and constant so that a detector sees nothing on them.
@@ -301,7 +302,8 @@ pub fn read_series_csv(path: impl AsRef<Path>) -> Result<Vec<SeriesRow>, InputEr
 /// A scaled value outside the metric's valid range (above 1 for a fraction, negative, or a
 /// queue length that is not a non-negative whole number within `u32`) is rejected with its
 /// line, not clamped. Series in bytes or counts fit `throughput_ops` (no upper bound) with
-/// `divisor = 1`.
+/// `divisor = 1`; a series that dips below zero needs an `offset` that lifts it (fixed in
+/// advance too, e.g. `100` for a signal known to stay above -100).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesMapping {
     /// Cluster of the node the series is replayed as.
@@ -312,6 +314,8 @@ pub struct SeriesMapping {
     pub metric: Metric,
     /// Every value is divided by this before it is checked; finite and positive.
     pub divisor: f64,
+    /// Added to every value before the division; finite.
+    pub offset: f64,
 }
 
 /// The sample every replayed series row starts from, before its metric is set.
@@ -341,7 +345,7 @@ impl SeriesMapping {
     /// The telemetry sample of one row, validated as the pipeline would.
     pub fn sample(&self, row: &SeriesRow) -> Result<TelemetrySample, DecodeError> {
         let mut sample = neutral_sample(&self.cluster_id, &self.node_id, row.timestamp);
-        let value = row.value / self.divisor;
+        let value = (row.value + self.offset) / self.divisor;
         match self.metric {
             Metric::Cpu => sample.cpu_util = value,
             Metric::Memory => sample.memory_util = value,
@@ -377,6 +381,12 @@ pub fn read_series_samples(
         return Err(InputError::BadMapping {
             path: path.to_path_buf(),
             reason: format!("divisor {} is not a positive number", mapping.divisor),
+        });
+    }
+    if !mapping.offset.is_finite() {
+        return Err(InputError::BadMapping {
+            path: path.to_path_buf(),
+            reason: format!("offset {} is not a finite number", mapping.offset),
         });
     }
     read_series_csv(path)?
@@ -593,6 +603,7 @@ mod tests {
             node_id: "ec2-24ae8d".into(),
             metric: Metric::Cpu,
             divisor: 100.0,
+            offset: 0.0,
         };
         let samples = read_series_samples(dev_data(CPU_SERIES), &mapping).expect("reads");
         assert_eq!(samples.len(), 4032);
@@ -611,10 +622,32 @@ mod tests {
             node_id: "n".into(),
             metric: Metric::Cpu,
             divisor: 100.0,
+            offset: 0.0,
         };
         let error = read_series_samples(file.path(), &mapping).expect_err("101% is invalid");
         assert_eq!(error.line(), Some(3));
         assert!(error.to_string().contains("cpu_util"), "{error}");
+    }
+
+    #[test]
+    fn an_offset_lifts_a_series_that_dips_below_zero() {
+        let file = temp_file("timestamp,value\n2014-02-14 14:30:00,-20\n2014-02-14 14:35:00,80\n");
+        let mapping = SeriesMapping {
+            cluster_id: "c".into(),
+            node_id: "n".into(),
+            metric: Metric::Cpu,
+            divisor: 200.0,
+            offset: 100.0,
+        };
+        let samples = read_series_samples(file.path(), &mapping).expect("reads");
+        assert_eq!(samples[0].cpu_util, 0.4);
+        assert_eq!(samples[1].cpu_util, 0.9);
+        let plain = SeriesMapping {
+            offset: 0.0,
+            ..mapping
+        };
+        let error = read_series_samples(file.path(), &plain).expect_err("negative");
+        assert_eq!(error.line(), Some(2));
     }
 
     #[test]
@@ -625,6 +658,7 @@ mod tests {
             node_id: "n".into(),
             metric: Metric::Throughput,
             divisor: 1.0,
+            offset: 0.0,
         };
         let samples = read_series_samples(file.path(), &mapping).expect("reads");
         assert_eq!(samples[0].throughput_ops, 123456789.5);
