@@ -4,7 +4,8 @@
 //! directory (not timed), then replays them `--runs` times with the default configuration (all
 //! five processors) and prints the median, minimum and maximum events per second.
 //!
-//! `cargo run --release --example bench_replay -- --nodes 1000 --ticks 300 --runs 3`
+//! `cargo run --release --example bench_replay -- --nodes 1000 --ticks 300 --runs 3`; with
+//! `--no-record-answers` the answered windows are not audited (`processing.record_answers`).
 
 use chrono::{TimeZone, Utc};
 use fabric_ai::config::Config;
@@ -82,7 +83,9 @@ fn main() -> anyhow::Result<()> {
     for run in 0..runs {
         let out = dir.path().join(format!("out-{run}"));
         let started = Instant::now();
-        let stats = replay(Config::default(), &inputs, &out)?;
+        let mut config = Config::default();
+        config.processing.record_answers = !std::env::args().any(|a| a == "--no-record-answers");
+        let stats = replay(config, &inputs, &out)?;
         let seconds = started.elapsed().as_secs_f64();
         let rate = (stats.events_ok + stats.dead_letters) as f64 / seconds;
         println!(

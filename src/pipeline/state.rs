@@ -57,6 +57,9 @@ pub(crate) struct Input<'a> {
 pub(super) const INPUTS: [TopicRole; 2] = [TopicRole::Telemetry, TopicRole::JobEvents];
 
 pub(super) struct State {
+    /// `fabric_events_total` per input role (as in [`INPUTS`]) and outcome (ok, dead letter),
+    /// looked up once so the hot path only adds.
+    event_counters: [[prometheus_client::metrics::counter::Counter; 2]; 2],
     pub config: Config,
     catalogue: Catalogue,
     pub stats: Arc<Stats>,
@@ -97,7 +100,20 @@ impl State {
         let job_retention_ms =
             (longest + config.windows.allowed_lateness + config.windows.out_of_orderness)
                 .as_millis() as i64;
+        let event_counters = INPUTS.map(|role| {
+            ["ok", "dead_letter"].map(|outcome| {
+                stats
+                    .families
+                    .events
+                    .get_or_create(&vec![
+                        ("topic", role.as_str().to_owned()),
+                        ("outcome", outcome.to_owned()),
+                    ])
+                    .clone()
+            })
+        });
         State {
+            event_counters,
             jobs: JobTracker::new(config.processing.max_open_keys),
             config,
             catalogue,
@@ -182,15 +198,7 @@ impl State {
             }
             _ => Vec::new(),
         };
-        let outcome = if ok { "ok" } else { "dead_letter" };
-        self.stats
-            .families
-            .events
-            .get_or_create(&vec![
-                ("topic", role.as_str().to_owned()),
-                ("outcome", outcome.to_owned()),
-            ])
-            .inc();
+        self.event_counters[pid.topic as usize][usize::from(!ok)].inc();
         outputs.extend(self.close_windows(asks, now));
         outputs
     }
