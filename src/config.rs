@@ -257,6 +257,10 @@ pub struct ProcessingConfig {
     pub max_in_flight: usize,
     /// Open keys (nodes) beyond which new keys are refused, bounding memory.
     pub max_open_keys: usize,
+    /// Input messages larger than this are dead-lettered without being decoded. Their dead
+    /// letter carries the bytes, so keep it well under the dead-letter topic's
+    /// `max.message.bytes` (1 MB by default; base64 makes the payload a third larger).
+    pub max_message_bytes: usize,
     /// Whether every answered window's answer goes to the audit topic (a `window_answered`
     /// record), so `replay --answers` can reproduce the run exactly, engine included.
     pub record_answers: bool,
@@ -270,6 +274,7 @@ impl Default for ProcessingConfig {
             commit_interval: Duration::from_secs(1),
             max_in_flight: 10_000,
             max_open_keys: 1_000_000,
+            max_message_bytes: 256 * 1024,
             record_answers: true,
         }
     }
@@ -637,6 +642,12 @@ impl Config {
         }
         if self.processing.max_in_flight == 0 {
             return Err(invalid("processing.max_in_flight", "must be at least 1"));
+        }
+        if self.processing.max_message_bytes == 0 {
+            return Err(invalid(
+                "processing.max_message_bytes",
+                "must be at least 1",
+            ));
         }
         if self.processing.max_open_keys == 0 {
             return Err(invalid("processing.max_open_keys", "must be at least 1"));

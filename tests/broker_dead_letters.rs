@@ -63,6 +63,7 @@ fn records<'a>(key: &'a [u8], v: &'a [Vec<u8>]) -> Vec<(Option<&'a [u8]>, &'a [u
 async fn malformed_messages_go_to_the_dead_letter_topic_and_good_ones_are_processed() {
     let mut config = common::unique_config("dlq");
     config.windows.idle_timeout = Duration::from_secs(3);
+    config.processing.max_message_bytes = 2_000;
     let catalogue = common::create_topics(&config, 2).await;
 
     let bad_telemetry: Vec<(&str, Vec<u8>)> = vec![
@@ -88,6 +89,12 @@ async fn malformed_messages_go_to_the_dead_letter_topic_and_good_ones_are_proces
         ),
         ("empty node id", sample_with("node_id", "\"\"")),
         ("empty payload", Vec::new()),
+        ("oversized", {
+            // A valid sample, padded past processing.max_message_bytes.
+            let mut big = good_sample(1_000);
+            big.splice(1..1, std::iter::repeat_n(b' ', 3_000));
+            big
+        }),
     ];
     let bad_jobs: Vec<(&str, Vec<u8>)> = vec![
         (
@@ -187,6 +194,12 @@ async fn malformed_messages_go_to_the_dead_letter_topic_and_good_ones_are_proces
                 )
             })
             .collect();
+    assert!(
+        letters
+            .iter()
+            .any(|l| l.error_kind == "too_large" && l.reason.contains("max_message_bytes")),
+        "the oversized message is refused for its size"
+    );
     for letter in &letters {
         assert!(
             !letter.reason.is_empty() && !letter.error_kind.is_empty(),

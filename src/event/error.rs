@@ -28,6 +28,14 @@ pub enum DecodeError {
     /// The message has no payload at all (a tombstone on an input topic).
     #[error("empty payload")]
     Empty,
+    /// The message is larger than `processing.max_message_bytes`; it is not decoded.
+    #[error("payload of {size} bytes exceeds processing.max_message_bytes ({limit})")]
+    TooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 impl DecodeError {
@@ -37,6 +45,7 @@ impl DecodeError {
             DecodeError::Json(_) => "json",
             DecodeError::Avro(_) => "avro",
             DecodeError::Framing(_) => "framing",
+            DecodeError::TooLarge { .. } => "too_large",
             DecodeError::Invalid { .. } => "invalid_field",
             DecodeError::Empty => "empty",
         }

@@ -177,7 +177,16 @@ impl State {
         let encoding = input.encoding.unwrap_or_else(|| self.config.encoding(role));
 
         let mut ok = true;
+        let limit = self.config.processing.max_message_bytes;
         let mut outputs = match role {
+            _ if input.payload.len() > limit => {
+                ok = false;
+                let error = DecodeError::TooLarge {
+                    size: input.payload.len(),
+                    limit,
+                };
+                vec![self.dead_letter(input, origin, &error)]
+            }
             TopicRole::Telemetry => {
                 match decode_valid::<TelemetrySample>(input.payload, encoding, |s| s.validate()) {
                     Ok(sample) => self.on_sample(&sample, pid, origin, now),
