@@ -55,6 +55,12 @@ pub trait RemoteEngine: Send + Sync + 'static {
 
     /// The circuit breaker's state now (`closed`, `open`, `half_open`).
     fn breaker_state(&self) -> &'static str;
+
+    /// The transport's counters (calls, retries, rate-limit waits, breaker trips), when it
+    /// keeps them.
+    fn transport_stats(&self) -> Option<crate::engine::http::TransportStats> {
+        None
+    }
 }
 
 /// How a window's answer came about, for its audit record.
@@ -162,6 +168,11 @@ impl Answerer {
                 ),
             },
         }
+    }
+
+    /// The remote engine's transport counters, when there is one.
+    pub fn transport_stats(&self) -> Option<crate::engine::http::TransportStats> {
+        self.remote.as_ref().and_then(|r| r.transport_stats())
     }
 
     /// Whether answers come over the network (and so asynchronously).

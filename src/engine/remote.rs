@@ -115,4 +115,8 @@ impl RemoteEngine for HttpEngine {
     fn breaker_state(&self) -> &'static str {
         self.transport.breaker_state().label()
     }
+
+    fn transport_stats(&self) -> Option<crate::engine::http::TransportStats> {
+        Some(self.transport.stats())
+    }
 }

@@ -53,6 +53,9 @@ pub struct Families {
     pub consumer_lag: Family<Labels, Gauge>,
     /// Time an offset commit (or a transaction commit) takes.
     pub commit_seconds: Histogram,
+    /// The remote engine's transport counters as of the last tick (calls, successes,
+    /// retries, rate-limit waits, breaker trips); they only grow.
+    pub transport: Arc<std::sync::Mutex<Option<crate::engine::http::TransportStats>>>,
 }
 
 impl Default for Families {
@@ -69,6 +72,7 @@ impl Default for Families {
             breaker_state: Family::default(),
             consumer_lag: Family::default(),
             commit_seconds: latency_histogram(),
+            transport: Arc::default(),
         }
     }
 }
@@ -154,6 +158,37 @@ impl prometheus_client::collector::Collector for StatsCollector {
             let metric = ConstCounter::new(value);
             let e = encoder.encode_descriptor(name, help, None, metric.metric_type())?;
             metric.encode(e)?;
+        }
+        let transport = self.0.families.transport.lock().ok().and_then(|t| *t);
+        if let Some(t) = transport {
+            let engine: [(&str, &str, u64); 5] = [
+                ("fabric_engine_calls", "Calls to the remote engine", t.calls),
+                (
+                    "fabric_engine_successes",
+                    "Remote calls answered with 2xx",
+                    t.successes,
+                ),
+                (
+                    "fabric_engine_retries",
+                    "Remote requests sent again",
+                    t.retries,
+                ),
+                (
+                    "fabric_engine_rate_limit_waits",
+                    "Attempts that waited for the limiter",
+                    t.rate_limit_waits,
+                ),
+                (
+                    "fabric_engine_breaker_trips",
+                    "Times the breaker opened",
+                    t.breaker_trips,
+                ),
+            ];
+            for (name, help, value) in engine {
+                let metric = ConstCounter::new(value);
+                let e = encoder.encode_descriptor(name, help, None, metric.metric_type())?;
+                metric.encode(e)?;
+            }
         }
         let gauges: [(&str, &str, u64); 2] = [
             (
@@ -267,6 +302,15 @@ mod tests {
             .inc();
         stats.families.set_breaker("open");
         let text = render(&registry(&stats));
+        assert!(!text.contains("fabric_engine_retries"), "no remote engine, no transport");
+        *stats.families.transport.lock().unwrap() = Some(crate::engine::http::TransportStats {
+            calls: 9,
+            retries: 2,
+            ..Default::default()
+        });
+        let text = render(&registry(&stats));
+        assert!(text.contains("fabric_engine_retries_total 2"), "{text}");
+        assert!(text.contains("fabric_engine_calls_total 9"), "{text}");
         assert!(text.contains("fabric_events_accepted_total 1"), "{text}");
         assert!(
             text.contains(

@@ -301,9 +301,13 @@ impl State {
             .inc();
     }
 
-    /// Sets the open-window and open-key gauges of every processor.
+    /// Sets the open-window and open-key gauges of every processor, and copies the remote
+    /// engine's transport counters for the metrics.
     fn gauge_open(&self) {
         let f = &self.stats.families;
+        if let (Some(t), Ok(mut slot)) = (self.answerer.transport_stats(), f.transport.lock()) {
+            *slot = Some(t);
+        }
         for p in &self.processors {
             let labels = vec![("processor", p.name().to_owned())];
             f.open_windows
