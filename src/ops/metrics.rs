@@ -302,7 +302,10 @@ mod tests {
             .inc();
         stats.families.set_breaker("open");
         let text = render(&registry(&stats));
-        assert!(!text.contains("fabric_engine_retries"), "no remote engine, no transport");
+        assert!(
+            !text.contains("fabric_engine_retries"),
+            "no remote engine, no transport"
+        );
         *stats.families.transport.lock().unwrap() = Some(crate::engine::http::TransportStats {
             calls: 9,
             retries: 2,
