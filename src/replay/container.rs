@@ -118,7 +118,8 @@ mod tests {
 
     fn sample(minute: u32) -> TelemetrySample {
         let line = format!(
-            "{{\"cluster_id\":\"c\",\"node_id\":\"n\",\"event_time\":\"2026-01-02T03:{minute:02}:00Z\",\
+            "{{\"cluster_id\":\"c\",\"node_id\":\"n\",\
+             \"event_time\":\"2026-01-02T03:{minute:02}:00Z\",\
              \"cpu_util\":0.4,\"memory_util\":0.5,\"disk_util\":0.1,\"network_util\":0.2,\
              \"latency_p99_ms\":12.0,\"throughput_ops\":850.0,\"energy_watts\":210.0,\
              \"queue_length\":3,\"error_rate\":0.001}}"

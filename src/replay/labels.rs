@@ -32,7 +32,10 @@ pub enum LabelsError {
     #[error(transparent)]
     Input(#[from] InputError),
     /// The file is neither `.json` nor `.csv`.
-    #[error("labels {}: expected a .json (NAB windows) or .csv (start,end[,scope]) file", .0.display())]
+    #[error(
+        "labels {}: expected a .json (NAB windows) or .csv (start,end[,scope]) file",
+        .0.display()
+    )]
     UnknownFormat(PathBuf),
     /// Two `windows.json` keys have the same file stem, so a node cannot tell them apart.
     #[error("labels {}: `{first}` and `{second}` have the same file stem", .path.display())]
