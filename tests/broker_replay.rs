@@ -3,8 +3,9 @@
 //! decision exactly, the engine's answers and the built-in engine's stand-ins alike. The same
 //! replay with the built-in engine decides differently (so the recorded answers are what
 //! reproduces the run); the comparison with the live decision topics (`--baseline-topics`)
-//! finds every live decision matched; a replay to topics under another prefix publishes
-//! there, and one aimed at the live topics is refused.
+//! finds every live decision matched; bounds by time and offset select what is read; a replay
+//! to topics under another prefix publishes there, and one aimed at the live topics is
+//! refused.
 
 mod common;
 
@@ -190,6 +191,28 @@ async fn a_live_run_replayed_with_its_recorded_answers_is_reproduced_exactly() {
             "replay-only decision {id} is not one of the last windows: {decision}"
         );
     }
+
+    // Bounds: by time (message timestamps are when the live input was written) and by offset.
+    let events = |stderr: &str| -> u64 {
+        let at = stderr.find("replayed ").expect("summary line") + "replayed ".len();
+        stderr[at..].split(' ').next().unwrap().parse().unwrap()
+    };
+    let all = events(&stderr);
+    let bounded = |extra: &[&str]| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = vec!["--out", dir.path().to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let run = replay_cli(&config_file, &args);
+        let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+        assert!(run.status.success(), "{stderr}");
+        events(&stderr)
+    };
+    assert_eq!(bounded(&["--start", "2000-01-01T00:00:00Z"]), all);
+    assert_eq!(bounded(&["--start", "2100-01-01T00:00:00Z"]), 0);
+    assert_eq!(bounded(&["--end", "offset:0"]), 0);
+    // Ten fewer from each of the six input partitions that holds more than ten.
+    let skipped = all - bounded(&["--start", "offset:10"]);
+    assert!(skipped % 10 == 0 && (10..=60).contains(&skipped), "{skipped} of {all}");
 
     // With the built-in engine instead, the anomalies differ: the answers made the difference.
     let builtin = dir.path().join("builtin");
