@@ -212,7 +212,10 @@ async fn a_live_run_replayed_with_its_recorded_answers_is_reproduced_exactly() {
     assert_eq!(bounded(&["--end", "offset:0"]), 0);
     // Ten fewer from each of the six input partitions that holds more than ten.
     let skipped = all - bounded(&["--start", "offset:10"]);
-    assert!(skipped % 10 == 0 && (10..=60).contains(&skipped), "{skipped} of {all}");
+    assert!(
+        skipped % 10 == 0 && (10..=60).contains(&skipped),
+        "{skipped} of {all}"
+    );
 
     // With the built-in engine instead, the anomalies differ: the answers made the difference.
     let builtin = dir.path().join("builtin");
