@@ -85,17 +85,7 @@ async fn crash_and_compare(guarantee: Guarantee) {
     let path = dir.path().join("fabric-ai.toml");
     std::fs::write(&path, config.to_toml()).unwrap();
     let mut first = common::spawn_run(&path);
-    let writer_config = config.clone();
-    let writer = tokio::spawn(async move {
-        fabric_ai::simulate::sink::write_to_kafka(
-            &mut simulation(),
-            &writer_config,
-            Some(600.0),
-            std::future::pending(),
-            |_| {},
-        )
-        .await
-    });
+    let writer = common::write_in_background(&config, simulation(), 600.0);
     let killed_at = Instant::now();
     let deadline = killed_at + Duration::from_secs(30);
     loop {

@@ -87,17 +87,7 @@ async fn metrics_move_and_a_sigterm_restart_loses_and_repeats_nothing() {
     std::fs::write(&path, config.to_toml()).unwrap();
     let mut first = common::spawn_run(&path);
 
-    let writer_config = config.clone();
-    let writer = tokio::spawn(async move {
-        fabric_ai::simulate::sink::write_to_kafka(
-            &mut simulation(),
-            &writer_config,
-            Some(400.0),
-            std::future::pending(),
-            |_| {},
-        )
-        .await
-    });
+    let writer = common::write_in_background(&config, simulation(), 400.0);
 
     // Alive at once, ready once partitions are assigned; counters move with the input.
     common::wait_until("healthz", Duration::from_secs(30), || {

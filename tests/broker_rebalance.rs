@@ -90,17 +90,7 @@ async fn a_member_leaving_mid_run_loses_no_window() {
     let (stats_b, stop_b, task_b) = start(&config);
 
     // Feed the input slowly enough that B leaves while windows are open on its partitions.
-    let writer_config = config.clone();
-    let writer = tokio::spawn(async move {
-        fabric_ai::simulate::sink::write_to_kafka(
-            &mut simulation(),
-            &writer_config,
-            Some(500.0),
-            std::future::pending(),
-            |_| {},
-        )
-        .await
-    });
+    let writer = common::write_in_background(&config, simulation(), 500.0);
     common::wait_until("both members processing", Duration::from_secs(60), || {
         stats_a.snapshot().events_ok > 100 && stats_b.snapshot().events_ok > 100
     })

@@ -77,18 +77,27 @@ fn outputs(dir: &Path) -> Vec<(String, Vec<u8>)> {
     files
 }
 
+/// The defaults, publishing every decision whatever its confidence (a few hours of history
+/// give low confidences), so each processor's topic has some to compare.
+fn publishing_everything() -> Config {
+    Config {
+        gating: fabric_ai::engine::gate::GatingConfig {
+            min_confidence: 0.0,
+            load_balancing: 0.0,
+            resource_allocation: 0.0,
+            migration: 0.0,
+            scaling: 0.0,
+            energy_optimization: 0.0,
+        },
+        ..Config::default()
+    }
+}
+
 #[test]
 fn two_replays_of_the_same_input_are_byte_identical_and_the_processors_decide() {
     let dir = tempfile::tempdir().unwrap();
     let (telemetry, jobs) = record(dir.path());
-    let mut config = Config::default();
-    // Few hours of history: publish every decision so each processor's topic has some.
-    config.gating.min_confidence = 0.0;
-    config.gating.scaling = 0.0;
-    config.gating.load_balancing = 0.0;
-    config.gating.migration = 0.0;
-    config.gating.energy_optimization = 0.0;
-    config.gating.resource_allocation = 0.0;
+    let config = publishing_everything();
 
     let first = dir.path().join("first");
     let second = dir.path().join("second");
@@ -235,18 +244,7 @@ async fn a_replay_asking_the_http_engine_decides_as_the_builtin_replay() {
     };
     let dir = tempfile::tempdir().unwrap();
     let (telemetry, jobs) = record(dir.path());
-    // Every decision published, so there are many to compare.
-    let mut config = Config {
-        gating: fabric_ai::engine::gate::GatingConfig {
-            min_confidence: 0.0,
-            load_balancing: 0.0,
-            resource_allocation: 0.0,
-            migration: 0.0,
-            scaling: 0.0,
-            energy_optimization: 0.0,
-        },
-        ..Config::default()
-    };
+    let mut config = publishing_everything();
     let builtin = dir.path().join("builtin");
     replay(config.clone(), &inputs(&telemetry, &jobs), &builtin).unwrap();
 

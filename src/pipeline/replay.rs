@@ -172,7 +172,8 @@ pub enum ReplayError {
     Catalogue(#[from] CatalogueError),
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReplayError + '_ {
+/// Turns an I/O error on `path` into a [`ReplayError`].
+pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReplayError + '_ {
     move |source| ReplayError::Io {
         path: path.display().to_string(),
         source,

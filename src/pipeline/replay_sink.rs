@@ -8,7 +8,7 @@
 //! and fails if any was refused.
 
 use super::output::Output;
-use super::replay::ReplayError;
+use super::replay::{io, ReplayError};
 use crate::config::Config;
 use crate::replay::observer::ReplayObserver;
 use crate::stats::Stats;
@@ -38,13 +38,6 @@ pub(super) trait Sink {
     /// The catalogue naming the topics outputs go to, when they go to topics.
     fn catalogue(&self) -> Option<&Catalogue> {
         None
-    }
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReplayError + '_ {
-    move |source| ReplayError::Io {
-        path: path.display().to_string(),
-        source,
     }
 }
 

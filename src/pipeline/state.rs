@@ -930,13 +930,19 @@ impl State {
         Ok(())
     }
 
-    /// Offsets safe to commit now. Inside a transaction the outputs commit atomically with the
-    /// offsets, so only open windows hold offsets back (`in_transaction`).
-    pub fn committable(&mut self, in_transaction: bool) -> Vec<(PartitionId, i64)> {
+    /// Lowest offset per partition that some processor's kept window still needs.
+    fn held_by_windows(&self) -> HashMap<PartitionId, i64> {
         let mut held = HashMap::new();
         for p in &self.processors {
             processor::merge_held(&mut held, p.held_offsets());
         }
+        held
+    }
+
+    /// Offsets safe to commit now. Inside a transaction the outputs commit atomically with the
+    /// offsets, so only open windows hold offsets back (`in_transaction`).
+    pub fn committable(&mut self, in_transaction: bool) -> Vec<(PartitionId, i64)> {
+        let held = self.held_by_windows();
         if in_transaction {
             self.ledger.positions(&held, true)
         } else {
@@ -951,10 +957,7 @@ impl State {
     /// twice. A periodic commit carries no metadata, so after a crash the restart re-publishes
     /// (with the same ids) rather than risk losing an unacknowledged decision.
     pub fn commit_final(&mut self, consumer: &StreamConsumer<RebalanceContext>) {
-        let mut held = HashMap::new();
-        for p in &self.processors {
-            processor::merge_held(&mut held, p.held_offsets());
-        }
+        let held = self.held_by_windows();
         let offsets = self.ledger.positions(&held, false);
         if offsets.is_empty() {
             return;

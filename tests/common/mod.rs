@@ -262,6 +262,28 @@ pub fn decisions(config: &Config, roles: &[fabric_ai::topics::TopicRole]) -> Vec
     out
 }
 
+/// Writes `sim` to the input topics in the background at `speedup` times event time (so a
+/// test can act while input is still arriving); the task ends with the writer's report.
+pub fn write_in_background(
+    config: &Config,
+    mut sim: fabric_ai::simulate::Simulator,
+    speedup: f64,
+) -> tokio::task::JoinHandle<
+    Result<fabric_ai::simulate::sink::SinkReport, fabric_ai::simulate::sink::SinkError>,
+> {
+    let config = config.clone();
+    tokio::spawn(async move {
+        fabric_ai::simulate::sink::write_to_kafka(
+            &mut sim,
+            &config,
+            Some(speedup),
+            std::future::pending(),
+            |_| {},
+        )
+        .await
+    })
+}
+
 /// Writes `sim` to the input topics, runs the pipeline in-process until every input is
 /// processed and every decision acknowledged, and stops it; returns its counters.
 pub async fn run_to_completion(
