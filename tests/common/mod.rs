@@ -119,6 +119,22 @@ fn client(config: &Config) -> ClientConfig {
 /// A message as (key, payload).
 pub type Record = (Vec<u8>, Vec<u8>);
 
+/// The high watermark of a partition. A topic created moments ago may answer "not leader" for
+/// a while (its leader is still being elected); that is retried for up to 30 s.
+fn watermark_high(consumer: &BaseConsumer, topic: &str, partition: i32) -> i64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match consumer.fetch_watermarks(topic, partition, Duration::from_secs(30)) {
+            Ok((_, high)) => return high,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("watermarks of {topic}/{partition}: {e}; retrying");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => panic!("watermarks of {topic}/{partition}: {e}"),
+        }
+    }
+}
+
 /// Every message on `topic` up to its current end.
 pub fn read_all(config: &Config, topic: &str) -> Vec<Record> {
     let consumer: BaseConsumer = client(config).create().expect("consumer");
@@ -133,9 +149,7 @@ pub fn read_all(config: &Config, topic: &str) -> Vec<Record> {
     let mut ends = Vec::new();
     let mut tpl = TopicPartitionList::new();
     for p in &partitions {
-        let (_, high) = consumer
-            .fetch_watermarks(topic, *p, Duration::from_secs(30))
-            .expect("watermarks");
+        let high = watermark_high(&consumer, topic, *p);
         ends.push((*p, high));
         tpl.add_partition_offset(topic, *p, Offset::Beginning)
             .unwrap();
