@@ -80,6 +80,64 @@ pub struct Config {
     pub gating: GatingConfig,
     /// The operations endpoints (`/metrics`, `/healthz`, `/readyz`).
     pub ops: OpsConfig,
+    /// The two feedback loops: effectiveness of applied decisions, accuracy of predictions.
+    pub feedback: FeedbackConfig,
+    /// Recommendations across clusters, from every cluster's window summaries.
+    pub federation: FederationConfig,
+}
+
+/// The feedback loops' memory bounds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeedbackConfig {
+    /// Published recommendations and scaling decisions remembered for outcomes; the oldest
+    /// is forgotten first (an outcome for it then counts as `unknown`).
+    pub max_tracked_decisions: usize,
+    /// Forecast horizons waiting for their window; new ones are not tracked past this.
+    pub max_pending_predictions: usize,
+    /// Evaluations per resource and horizon in the rolling accuracy metrics.
+    pub accuracy_window: usize,
+}
+
+impl Default for FeedbackConfig {
+    fn default() -> Self {
+        FeedbackConfig {
+            max_tracked_decisions: 10_000,
+            max_pending_predictions: 200_000,
+            accuracy_window: 256,
+        }
+    }
+}
+
+/// The federation processor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FederationConfig {
+    /// Publish this member's cluster summaries, and recommend moves when assigned the
+    /// federation topic.
+    pub enable: bool,
+    /// A cluster is hot at or above this mean CPU utilisation.
+    pub hot_cpu: f64,
+    /// A cluster is cold at or below this mean CPU utilisation.
+    pub cold_cpu: f64,
+    /// A window of summaries closes once a summary this much later (by window start) arrives,
+    /// so that slower members' clusters are still in it.
+    #[serde(with = "humantime_serde")]
+    pub grace: Duration,
+    /// Clusters kept per window; summaries of further clusters are ignored and counted.
+    pub max_clusters: usize,
+}
+
+impl Default for FederationConfig {
+    fn default() -> Self {
+        FederationConfig {
+            enable: true,
+            hot_cpu: 0.8,
+            cold_cpu: 0.5,
+            grace: Duration::from_secs(300),
+            max_clusters: 1_000,
+        }
+    }
 }
 
 /// The operations endpoints.
@@ -538,6 +596,7 @@ impl Config {
 
     /// Checks ranges and cross-field rules.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_feedback()?;
         if !self.ops.listen.is_empty() && self.ops.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(invalid(
                 "ops.listen",
@@ -656,6 +715,46 @@ impl Config {
             return Err(invalid(
                 "processing.commit_interval, kafka.session_timeout",
                 "commit_interval must be shorter than the session timeout",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Bounds of the feedback loops and the federation thresholds.
+    fn validate_feedback(&self) -> Result<(), ConfigError> {
+        let f = &self.feedback;
+        for (field, v) in [
+            ("feedback.max_tracked_decisions", f.max_tracked_decisions),
+            (
+                "feedback.max_pending_predictions",
+                f.max_pending_predictions,
+            ),
+            ("feedback.accuracy_window", f.accuracy_window),
+            ("federation.max_clusters", self.federation.max_clusters),
+        ] {
+            if v == 0 {
+                return Err(invalid(field, "must be at least 1"));
+            }
+        }
+        let fed = &self.federation;
+        for (field, v) in [
+            ("federation.hot_cpu", fed.hot_cpu),
+            ("federation.cold_cpu", fed.cold_cpu),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(invalid(
+                    field,
+                    format!("must be a fraction in 0..1, not {v}"),
+                ));
+            }
+        }
+        if fed.cold_cpu >= fed.hot_cpu {
+            return Err(invalid(
+                "federation.cold_cpu",
+                format!(
+                    "must be below federation.hot_cpu ({} is not below {})",
+                    fed.cold_cpu, fed.hot_cpu
+                ),
             ));
         }
         Ok(())

@@ -3,6 +3,8 @@
 //! Telemetry and job events come in on Kafka topics ([`event`]), are grouped into event-time
 //! windows per node ([`window`]), and each closed window is answered by an engine
 //! ([`engine`]) whose findings are published as decision events ([`processor`], [`bus`]).
+//! Actuators' outcomes and the windows that follow close the loop ([`feedback`]), which also
+//! recommends moves between clusters.
 
 #![deny(missing_docs)]
 
@@ -11,6 +13,7 @@ pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod event;
+pub mod feedback;
 pub mod ops;
 pub mod pipeline;
 pub mod processor;

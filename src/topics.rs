@@ -30,13 +30,22 @@ pub enum TopicRole {
     Audit,
     /// Dead letters out.
     DeadLetters,
+    /// Actuators' outcomes in.
+    Outcomes,
+    /// Effectiveness of applied decisions out.
+    Effectiveness,
+    /// Accuracy of published predictions out.
+    PredictionAccuracy,
+    /// Cluster window summaries, written by every member and read by one (federation).
+    Federation,
 }
 
 impl TopicRole {
     /// Every role, inputs first.
-    pub const ALL: [TopicRole; 9] = [
+    pub const ALL: [TopicRole; 13] = [
         TopicRole::Telemetry,
         TopicRole::JobEvents,
+        TopicRole::Outcomes,
         TopicRole::Anomalies,
         TopicRole::Recommendations,
         TopicRole::Predictions,
@@ -44,11 +53,18 @@ impl TopicRole {
         TopicRole::ScalingDecisions,
         TopicRole::Audit,
         TopicRole::DeadLetters,
+        TopicRole::Effectiveness,
+        TopicRole::PredictionAccuracy,
+        TopicRole::Federation,
     ];
 
-    /// Whether fabric-ai reads this role (telemetry, job events) rather than writes it.
+    /// Whether fabric-ai only reads this role (telemetry, job events, outcomes) rather than
+    /// writes it. Federation is written and read, and counts as an output.
     pub fn is_input(self) -> bool {
-        matches!(self, TopicRole::Telemetry | TopicRole::JobEvents)
+        matches!(
+            self,
+            TopicRole::Telemetry | TopicRole::JobEvents | TopicRole::Outcomes
+        )
     }
 
     /// The role's name in files and configuration.
@@ -63,6 +79,10 @@ impl TopicRole {
             TopicRole::ScalingDecisions => "scaling_decisions",
             TopicRole::Audit => "audit",
             TopicRole::DeadLetters => "dead_letters",
+            TopicRole::Outcomes => "outcomes",
+            TopicRole::Effectiveness => "effectiveness",
+            TopicRole::PredictionAccuracy => "prediction_accuracy",
+            TopicRole::Federation => "federation",
         }
     }
 }
@@ -135,6 +155,16 @@ const BUILT_IN: &[(&str, &str)] = &[
         "dead_letters.toml",
         include_str!("../topics/dead_letters.toml"),
     ),
+    ("outcomes.toml", include_str!("../topics/outcomes.toml")),
+    (
+        "effectiveness.toml",
+        include_str!("../topics/effectiveness.toml"),
+    ),
+    (
+        "prediction_accuracy.toml",
+        include_str!("../topics/prediction_accuracy.toml"),
+    ),
+    ("federation.toml", include_str!("../topics/federation.toml")),
 ];
 
 /// All topics, one per role, with the deployment prefix applied to their names.

@@ -84,6 +84,7 @@ fn recommendation() -> Recommendation {
         target_nodes: vec!["n7".into(), "n3".into()],
         expected_gains: BTreeMap::from([("latency".to_string(), 0.12)]),
         risk: "low".into(),
+        target_cluster: None,
     }
 }
 
@@ -155,6 +156,76 @@ fn dead_letter(key: bool) -> DeadLetter {
 }
 
 /// Encodes and decodes `event` in both encodings, and checks its JSON fields against the schema.
+fn outcome(detail: bool) -> Outcome {
+    Outcome {
+        decision_id: "0f3a".into(),
+        status: OutcomeStatus::Applied,
+        at: Utc.with_ymd_and_hms(2026, 3, 1, 12, 3, 0).unwrap(),
+        actuator: "autoscaler".into(),
+        detail: detail.then(|| "moved 2 jobs".into()),
+    }
+}
+
+fn effectiveness(relative: bool) -> Effectiveness {
+    Effectiveness {
+        id: "0f3a:cpu_util_max".into(),
+        schema_version: 1,
+        decision_id: "0f3a".into(),
+        decision_kind: "load_balancing".into(),
+        cluster_id: "c1".into(),
+        scope: "c1".into(),
+        applied_at: Utc.with_ymd_and_hms(2026, 3, 1, 12, 3, 0).unwrap(),
+        actuator: "autoscaler".into(),
+        metric: "cpu_util_max".into(),
+        window_before: window(),
+        window_after: WindowBounds {
+            start: Utc.with_ymd_and_hms(2026, 3, 1, 12, 5, 0).unwrap(),
+            end: Utc.with_ymd_and_hms(2026, 3, 1, 12, 10, 0).unwrap(),
+        },
+        before: 0.95,
+        after: if relative { 0.6 } else { 0.0 },
+        change: -0.35,
+        relative_change: relative.then_some(-0.368),
+        improved: true,
+    }
+}
+
+fn accuracy(node: Option<&str>) -> PredictionAccuracy {
+    PredictionAccuracy {
+        id: "9b1c:15".into(),
+        schema_version: 1,
+        prediction_id: "9b1c".into(),
+        cluster_id: "c1".into(),
+        scope: "c1/n7/cpu_util".into(),
+        node_id: node.map(str::to_owned),
+        resource: "cpu_util".into(),
+        horizon_minutes: 15,
+        target_window: window(),
+        predicted: 0.5,
+        actual: 0.55,
+        error: 0.05,
+        abs_pct_error: node.map(|_| 0.09),
+        within_80: true,
+        within_95: true,
+    }
+}
+
+fn summary() -> ClusterSummary {
+    ClusterSummary {
+        schema_version: 1,
+        cluster_id: "c1".into(),
+        window: window(),
+        nodes: 4,
+        samples: 120,
+        cpu_util: 0.9,
+        cpu_util_max: 0.97,
+        memory_util: 0.5,
+        queued_jobs: 3,
+        active_jobs: 8,
+        energy_watts: 1200.0,
+    }
+}
+
 fn round_trip<T: WireEvent + PartialEq + Debug>(event: T) {
     for encoding in [Encoding::Json, Encoding::Avro { schema_id: 42 }] {
         let bytes = encode(&event, encoding).expect("encodes");
@@ -231,11 +302,22 @@ fn every_event_round_trips_through_json_and_avro() {
     round_trip(audit(false));
     round_trip(dead_letter(true));
     round_trip(dead_letter(false));
+    round_trip(outcome(true));
+    round_trip(outcome(false));
+    round_trip(effectiveness(true));
+    round_trip(effectiveness(false));
+    round_trip(accuracy(Some("n7")));
+    round_trip(accuracy(None));
+    round_trip(summary());
+    let mut cross = recommendation();
+    cross.recommendation_type = RecommendationType::CrossClusterMove;
+    cross.target_cluster = Some("c2".into());
+    round_trip(cross);
 }
 
 #[test]
 fn every_schema_file_parses_and_names_its_event() {
-    assert_eq!(SCHEMA_FILES.len(), 9);
+    assert_eq!(SCHEMA_FILES.len(), 13);
     for (stem, text) in SCHEMA_FILES {
         let schema = apache_avro::Schema::parse_str(text).expect(stem);
         let apache_avro::Schema::Record(record) = schema else {

@@ -88,6 +88,7 @@ fn publishing_everything() -> Config {
             migration: 0.0,
             scaling: 0.0,
             energy_optimization: 0.0,
+            cross_cluster: 0.0,
         },
         ..Config::default()
     }

@@ -27,6 +27,8 @@ pub struct GatingConfig {
     pub scaling: f64,
     /// Recommendations that consolidate idle nodes to save energy.
     pub energy_optimization: f64,
+    /// Federation's recommendations to move load from a hot cluster to a cold one.
+    pub cross_cluster: f64,
 }
 
 impl Default for GatingConfig {
@@ -38,6 +40,7 @@ impl Default for GatingConfig {
             migration: 0.8,
             scaling: 0.75,
             energy_optimization: 0.65,
+            cross_cluster: 0.7,
         }
     }
 }
@@ -90,6 +93,7 @@ impl GatingConfig {
             ("gating.migration", self.migration),
             ("gating.scaling", self.scaling),
             ("gating.energy_optimization", self.energy_optimization),
+            ("gating.cross_cluster", self.cross_cluster),
         ];
         for (field, value) in fields {
             if !(0.0..=1.0).contains(&value) {
@@ -111,6 +115,7 @@ impl GatingConfig {
                 RecommendationType::Migration => self.migration,
                 RecommendationType::Scaling => self.scaling,
                 RecommendationType::EnergyOptimization => self.energy_optimization,
+                RecommendationType::CrossClusterMove => self.cross_cluster,
             },
             Decision::Scaling(_) => self.scaling,
             Decision::Anomaly(_) | Decision::Prediction(_) | Decision::Insight(_) => {
@@ -156,6 +161,7 @@ mod tests {
             target_nodes: vec![],
             expected_gains: Default::default(),
             risk: "low".into(),
+            target_cluster: None,
         })
     }
 

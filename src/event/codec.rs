@@ -8,8 +8,9 @@
 use crate::event::avro;
 use crate::event::error::DecodeError;
 use crate::event::{
-    Anomaly, AuditRecord, DeadLetter, JobEvent, Recommendation, ResourcePrediction,
-    ScalingDecision, TelemetrySample, WorkloadInsight,
+    Anomaly, AuditRecord, ClusterSummary, DeadLetter, Effectiveness, JobEvent, Outcome,
+    PredictionAccuracy, Recommendation, ResourcePrediction, ScalingDecision, TelemetrySample,
+    WorkloadInsight,
 };
 use apache_avro::Schema;
 use serde::de::DeserializeOwned;
@@ -58,6 +59,10 @@ wire_events! {
     ScalingDecision => "scaling_decision",
     AuditRecord => "audit_record",
     DeadLetter => "dead_letter",
+    Outcome => "outcome",
+    Effectiveness => "effectiveness",
+    PredictionAccuracy => "prediction_accuracy",
+    ClusterSummary => "cluster_summary",
 }
 
 /// The parsed schema of an event type.

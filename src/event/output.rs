@@ -197,6 +197,22 @@ pub enum RecommendationType {
     Scaling,
     /// Consolidate idle nodes to save energy.
     EnergyOptimization,
+    /// Move load or jobs from a hot cluster to a cold one (federation).
+    CrossClusterMove,
+}
+
+impl RecommendationType {
+    /// Lowercase name, as on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecommendationType::LoadBalancing => "load_balancing",
+            RecommendationType::ResourceAllocation => "resource_allocation",
+            RecommendationType::Migration => "migration",
+            RecommendationType::Scaling => "scaling",
+            RecommendationType::EnergyOptimization => "energy_optimization",
+            RecommendationType::CrossClusterMove => "cross_cluster_move",
+        }
+    }
 }
 
 /// A cluster-wide recommendation.
@@ -215,6 +231,9 @@ pub struct Recommendation {
     pub expected_gains: BTreeMap<String, f64>,
     /// Risk of acting: `low`, `medium` or `high`.
     pub risk: String,
+    /// The cluster to move load to (`cross_cluster_move` only).
+    #[serde(default)]
+    pub target_cluster: Option<String>,
 }
 
 /// One horizon of a forecast.

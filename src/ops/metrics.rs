@@ -56,6 +56,8 @@ pub struct Families {
     /// The remote engine's transport counters as of the last tick (calls, successes,
     /// retries, rate-limit waits, breaker trips); they only grow.
     pub transport: Arc<std::sync::Mutex<Option<crate::engine::http::TransportStats>>>,
+    /// The feedback loops' families.
+    pub loops: super::loop_metrics::LoopMetrics,
 }
 
 impl Default for Families {
@@ -73,6 +75,7 @@ impl Default for Families {
             consumer_lag: Family::default(),
             commit_seconds: latency_histogram(),
             transport: Arc::default(),
+            loops: Default::default(),
         }
     }
 }
@@ -271,6 +274,7 @@ pub fn registry(stats: &Arc<Stats>) -> Registry {
         "Time an offset or transaction commit takes",
         f.commit_seconds.clone(),
     );
+    f.loops.register(&mut registry);
     registry
 }
 

@@ -182,7 +182,11 @@ pub async fn run(
     let producer: FutureProducer = producer_settings
         .create()
         .map_err(kafka("create producer"))?;
-    let inputs: Vec<&str> = state::INPUTS.iter().map(|r| catalogue.name(*r)).collect();
+    let inputs: Vec<&str> = state::INPUTS
+        .iter()
+        .filter(|r| config.federation.enable || **r != crate::topics::TopicRole::Federation)
+        .map(|r| catalogue.name(*r))
+        .collect();
     consumer.subscribe(&inputs).map_err(kafka("subscribe"))?;
     let mut transaction = if exactly_once {
         Some(txn::Transaction::begin(&producer).await?)
@@ -213,6 +217,7 @@ pub async fn run(
             max_in_flight,
             &state.stats,
         );
+        state.input_paused(intake.is_paused());
         tokio::select! {
             // Shutdown first, then acknowledgements before new input: draining bounds memory.
             biased;

@@ -20,7 +20,7 @@
 
 use super::asks::Asks;
 use super::replay_sink::{FileSink, Sink};
-use super::state::{Input, State, INPUTS};
+use super::state::{Input, State, INPUTS, WINDOWED};
 use crate::config::Config;
 use crate::engine::builtin::BuiltinEngine;
 use crate::engine::fallback::Answerer;
@@ -400,7 +400,8 @@ fn open_readers(
         ));
     }
     if let Some(range) = &sources.topics {
-        for (index, role) in INPUTS.iter().enumerate() {
+        // Outcomes and federation summaries feed no window: a replay reads what does.
+        for (index, role) in INPUTS.iter().enumerate().take(WINDOWED) {
             let topic = catalogue.name(*role);
             let partitions =
                 crate::replay::kafka::open_topic(&config.kafka, topic, range.start, range.end)?;

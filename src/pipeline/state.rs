@@ -13,8 +13,8 @@ use crate::engine::gate::Gate;
 use crate::engine::EngineRequest;
 use crate::event::codec::EncodeError;
 use crate::event::{
-    self, AuditKind, AuditRecord, DeadLetter, DecodeError, Encoding, JobEvent, TelemetrySample,
-    WireEvent,
+    self, AuditKind, AuditRecord, ClusterSummary, DeadLetter, DecodeError, Encoding, JobEvent,
+    Outcome, TelemetrySample, WireEvent,
 };
 use crate::processor::jobs::JobTracker;
 use crate::processor::{self, decisions_from, Decision, Pending as Closed, Processor};
@@ -53,13 +53,24 @@ pub(crate) struct Input<'a> {
     pub encoding: Option<crate::event::Encoding>,
 }
 
-/// Inputs, in the order their [`PartitionId::topic`] index refers to.
-pub(super) const INPUTS: [TopicRole; 2] = [TopicRole::Telemetry, TopicRole::JobEvents];
+/// Inputs, in the order their [`PartitionId::topic`] index refers to. The first
+/// [`WINDOWED`] feed the windows and the watermark; outcomes and federation summaries do not.
+pub(super) const INPUTS: [TopicRole; 4] = [
+    TopicRole::Telemetry,
+    TopicRole::JobEvents,
+    TopicRole::Outcomes,
+    TopicRole::Federation,
+];
+
+/// How many of [`INPUTS`] are windowed (telemetry and job events).
+pub(super) const WINDOWED: usize = 2;
+
+mod loops;
 
 pub(super) struct State {
     /// `fabric_events_total` per input role (as in [`INPUTS`]) and outcome (ok, dead letter),
     /// looked up once so the hot path only adds.
-    event_counters: [[prometheus_client::metrics::counter::Counter; 2]; 2],
+    event_counters: [[prometheus_client::metrics::counter::Counter; 2]; INPUTS.len()],
     pub config: Config,
     catalogue: Catalogue,
     pub stats: Arc<Stats>,
@@ -75,6 +86,10 @@ pub(super) struct State {
     emitted_through: HashMap<PartitionId, i64>,
     /// Longest window interval plus lateness and disorder: how long job history is needed.
     job_retention_ms: i64,
+    /// Effectiveness and prediction accuracy.
+    feedback: crate::feedback::Feedback,
+    /// The federation processor, when enabled.
+    federation: Option<crate::feedback::federation::Federation>,
 }
 
 impl State {
@@ -112,7 +127,15 @@ impl State {
                     .clone()
             })
         });
+        let federation = config.federation.enable.then(|| {
+            crate::feedback::federation::Federation::new(
+                config.federation.clone(),
+                config.windows.max_wait,
+            )
+        });
         State {
+            feedback: crate::feedback::Feedback::new(&config),
+            federation,
             event_counters,
             jobs: JobTracker::new(config.processing.max_open_keys),
             config,
@@ -125,6 +148,16 @@ impl State {
             produced: false,
             emitted_through: HashMap::new(),
             job_retention_ms,
+        }
+    }
+
+    /// Tells the watermarks whether input is paused: a paused partition is silent, not idle.
+    pub fn input_paused(&mut self, paused: bool) {
+        let now = Instant::now();
+        if paused {
+            self.watermarks.pause(now);
+        } else {
+            self.watermarks.resume(now);
         }
     }
 
@@ -199,6 +232,24 @@ impl State {
             TopicRole::JobEvents => {
                 match decode_valid::<JobEvent>(input.payload, encoding, |j| j.validate()) {
                     Ok(job) => self.on_job(&job, pid, origin, now),
+                    Err(error) => {
+                        ok = false;
+                        vec![self.dead_letter(input, origin, &error)]
+                    }
+                }
+            }
+            TopicRole::Outcomes => {
+                match decode_valid::<Outcome>(input.payload, encoding, |o| o.validate()) {
+                    Ok(outcome) => self.on_outcome(&outcome),
+                    Err(error) => {
+                        ok = false;
+                        vec![self.dead_letter(input, origin, &error)]
+                    }
+                }
+            }
+            TopicRole::Federation => {
+                match decode_valid::<ClusterSummary>(input.payload, encoding, |s| s.validate()) {
+                    Ok(summary) => self.on_summary(summary, origin, now),
                     Err(error) => {
                         ok = false;
                         vec![self.dead_letter(input, origin, &error)]
@@ -326,8 +377,12 @@ impl State {
         self.gauge_open();
         if let Some(watermark) = self.watermarks.current() {
             self.jobs.purge(watermark - self.job_retention_ms);
+            self.expire_forecasts(watermark);
         }
-        self.close_windows(asks, Instant::now())
+        let now = Instant::now();
+        let mut outputs = self.close_windows(asks, now);
+        outputs.extend(self.federation_due(now));
+        outputs
     }
 
     /// Registers assigned partitions with the watermarks and drops the state of revoked ones.
@@ -342,6 +397,9 @@ impl State {
             };
             self.ledger.forget(pid);
             self.watermarks.remove(pid);
+            if let Some(f) = &mut self.federation {
+                f.drop_partition(pid);
+            }
             let dropped: usize = self
                 .processors
                 .iter_mut()
@@ -355,8 +413,9 @@ impl State {
             );
         }
         for (topic, partition) in &changes.assigned {
-            if let Some(pid) = self.partition_id(topic, *partition) {
-                self.watermarks.assign(pid, now);
+            match self.partition_id(topic, *partition) {
+                Some(pid) if usize::from(pid.topic) < WINDOWED => self.watermarks.assign(pid, now),
+                _ => {}
             }
         }
         let held = consumer.assignment().map(|a| a.count()).unwrap_or(0);
@@ -460,6 +519,7 @@ impl State {
             let closed = self.processors[i].flush(now, &self.jobs);
             self.take(i, closed, asks, &mut outputs);
         }
+        outputs.extend(self.federation_flush());
         outputs
     }
 
@@ -597,8 +657,27 @@ impl State {
                 origins,
             ));
         }
-        for decision in decisions_from(request, &answer, revision, source) {
+        if revision == 0 {
+            outputs.extend(self.window_feedback(request, origins));
+        }
+        let decisions = decisions_from(request, &answer, revision, source);
+        outputs.extend(self.gated(processor, decisions, &provenance, origins));
+        outputs
+    }
+
+    /// Gates each decision, audits it, and publishes the accepted ones (which the feedback
+    /// loops then remember).
+    fn gated(
+        &mut self,
+        processor: &str,
+        decisions: Vec<Decision>,
+        provenance: &Provenance,
+        origins: &[Origin],
+    ) -> Vec<Output> {
+        let mut outputs = Vec::new();
+        for decision in decisions {
             let gate = self.config.gating.gate(&decision);
+            let source = decision.header().source;
             self.stats
                 .families
                 .decisions
@@ -608,8 +687,9 @@ impl State {
                     ("gating", gate.label().to_owned()),
                 ])
                 .inc();
-            outputs.push(self.decision_audit(processor, &decision, gate, &provenance, origins));
+            outputs.push(self.decision_audit(processor, &decision, gate, provenance, origins));
             if gate.accepted() {
+                self.feedback.on_published(&decision);
                 outputs.extend(self.decision_output(decision, origins));
             } else {
                 Stats::bump(&self.stats.decisions_rejected);
@@ -935,6 +1015,9 @@ impl State {
         let mut held = HashMap::new();
         for p in &self.processors {
             processor::merge_held(&mut held, p.held_offsets());
+        }
+        if let Some(f) = &self.federation {
+            processor::merge_held(&mut held, f.held_offsets());
         }
         held
     }

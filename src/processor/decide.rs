@@ -172,6 +172,7 @@ pub fn decisions_from(
                     target_nodes: f.target_nodes.clone(),
                     expected_gains: f.expected_gains.clone(),
                     risk: f.risk.clone(),
+                    target_cluster: None,
                 })
             })
             .collect(),

@@ -36,6 +36,8 @@ pub struct Watermarks {
     idle_timeout: Duration,
     partitions: HashMap<PartitionId, PartitionClock>,
     current: Option<i64>,
+    /// When input was paused, if it is: silence while paused is not idleness.
+    paused_at: Option<Instant>,
 }
 
 impl Watermarks {
@@ -46,6 +48,25 @@ impl Watermarks {
             idle_timeout,
             partitions: HashMap::new(),
             current: None,
+            paused_at: None,
+        }
+    }
+
+    /// Stops the idle clocks at `now`: the pipeline paused its input (backpressure), so no
+    /// partition delivers, and none must turn idle for it. Without this, a pause longer than
+    /// the idle timeout would leave every partition idle, and the first to deliver after the
+    /// resume would close windows the others still have data for.
+    pub fn pause(&mut self, now: Instant) {
+        self.paused_at.get_or_insert(now);
+    }
+
+    /// Restarts the idle clocks at `now`, excusing the time spent paused.
+    pub fn resume(&mut self, now: Instant) {
+        if let Some(at) = self.paused_at.take() {
+            let paused = now.saturating_duration_since(at);
+            for clock in self.partitions.values_mut() {
+                clock.last_data += paused;
+            }
         }
     }
 
@@ -76,6 +97,7 @@ impl Watermarks {
     /// Recomputes and returns the processor watermark at wall-clock `now`; `None` until any
     /// partition has data.
     pub fn advance(&mut self, now: Instant) -> Option<i64> {
+        let now = self.paused_at.map_or(now, |at| at.min(now));
         let mut waiting = false;
         let mut slowest: Option<i64> = None;
         for clock in self.partitions.values() {
@@ -137,6 +159,34 @@ mod tests {
         w.observe(P0, 100_000, now);
         w.observe(P1, 50_000, now);
         assert_eq!(w.advance(now), Some(20_000));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_of_the_input_turns_no_partition_idle() {
+        let mut w = Watermarks::new(Duration::ZERO, Duration::from_secs(10));
+        let (a, b) = (P0, P1);
+        let t0 = Instant::now();
+        w.observe(a, 1_000, t0);
+        w.observe(b, 5_000, t0);
+        assert_eq!(w.advance(t0), Some(1_000));
+        w.pause(t0 + Duration::from_secs(1));
+        assert_eq!(
+            w.advance(t0 + Duration::from_secs(60)),
+            Some(1_000),
+            "a minute paused is not silence"
+        );
+        w.resume(t0 + Duration::from_secs(61));
+        w.observe(b, 9_000, t0 + Duration::from_secs(62));
+        assert_eq!(
+            w.advance(t0 + Duration::from_secs(62)),
+            Some(1_000),
+            "a is not idle yet"
+        );
+        assert_eq!(
+            w.advance(t0 + Duration::from_secs(71)),
+            Some(9_000),
+            "ten seconds of silence after the resume are"
+        );
     }
 
     #[tokio::test(start_paused = true)]

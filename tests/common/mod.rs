@@ -59,6 +59,7 @@ pub fn publish_everything(config: &mut Config) {
         migration: 0.0,
         scaling: 0.0,
         energy_optimization: 0.0,
+        cross_cluster: 0.0,
     };
 }
 

@@ -144,6 +144,15 @@ mod recommendations {
     }
 }
 
+/// Recommendation types an engine may answer for one cluster's window.
+pub const PER_CLUSTER_TYPES: [&str; 5] = [
+    "load_balancing",
+    "resource_allocation",
+    "migration",
+    "scaling",
+    "energy_optimization",
+];
+
 /// Risks the contract knows.
 pub const RISKS: [&str; 3] = ["low", "medium", "high"];
 
@@ -152,6 +161,12 @@ pub(super) fn validate(answer: &PerformanceAnswer) -> Result<(), WireError> {
     for (i, r) in answer.recommendations.iter().enumerate() {
         check::fraction(&format!("recommendations[{i}].confidence"), r.confidence)?;
         check::one_of(&format!("recommendations[{i}].risk"), &r.risk, &RISKS)?;
+        // Moves between clusters are federation's; one cluster's window cannot ask for them.
+        check::one_of(
+            &format!("recommendations[{i}].recommendation_type"),
+            r.recommendation_type.as_str(),
+            &PER_CLUSTER_TYPES,
+        )?;
         for (goal, gain) in &r.expected_gains {
             check::finite(
                 &format!("recommendations[{i}].expected_gains.{goal}"),

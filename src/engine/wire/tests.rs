@@ -357,6 +357,14 @@ fn invalid_answers_give_a_reason_naming_the_field() {
             Endpoint::Performance,
             format!(
                 r#"{{"recommendations": [{}]}}"#,
+                recommendation.replace("\"migration\"", "\"cross_cluster_move\"")
+            ),
+            "answer invalid: `recommendations[0].recommendation_type` is not one of load_balancing",
+        ),
+        (
+            Endpoint::Performance,
+            format!(
+                r#"{{"recommendations": [{}]}}"#,
                 recommendation.replace("\"confidence\": 0.8, ", "")
             ),
             "answer invalid: `recommendations[0].confidence` missing",
