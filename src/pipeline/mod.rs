@@ -96,6 +96,13 @@ pub enum PipelineError {
     /// The topic catalogue is invalid.
     #[error(transparent)]
     Catalogue(#[from] CatalogueError),
+    /// The brokers refuse this client (rejected credentials, untrusted certificate); retrying
+    /// cannot help, so the pipeline stops instead of reconnecting forever.
+    #[error("kafka refused the client: {reason}")]
+    Refused {
+        /// librdkafka's reason.
+        reason: String,
+    },
     /// The operations endpoints cannot listen where `ops.listen` says.
     #[error("ops.listen {listen}: {source}")]
     Ops {
@@ -230,6 +237,9 @@ pub async fn run(
             }
             _ = tick.tick() => {
                 // The tick comes before input in this select, so a busy loop still passes here.
+                if let Some(reason) = consumer.context().refusal() {
+                    return Err(PipelineError::Refused { reason });
+                }
                 state.stats.health.passed();
                 let outputs = state.on_tick(&consumer, &mut asks);
                 state.send(&producer, &mut pending, outputs).await?;
