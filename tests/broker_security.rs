@@ -65,7 +65,9 @@ async fn refused_reason(config: Config) -> String {
     let stats = Arc::new(Stats::default());
     let run = fabric_ai::pipeline::run(config, stats, std::future::pending());
     match tokio::time::timeout(REFUSAL_BOUND, run).await {
-        Err(_) => panic!("the pipeline still ran after {REFUSAL_BOUND:?}: the refusal was not seen"),
+        Err(_) => {
+            panic!("the pipeline still ran after {REFUSAL_BOUND:?}: the refusal was not seen")
+        }
         Ok(Ok(())) => panic!("the pipeline stopped cleanly instead of reporting the refusal"),
         Ok(Err(PipelineError::Refused { reason })) => reason,
         Ok(Err(other)) => panic!("the pipeline stopped with another error: {other}"),
