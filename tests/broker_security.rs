@@ -3,9 +3,9 @@
 //! password and an untrusted broker certificate stop it with the reason in bounded time, and
 //! the password never shows in what `fabric-ai run` prints.
 //!
-//! The listener comes from `KAFKA_SECURE_BOOTSTRAP` (default `127.0.0.1:9094`), the CA from
-//! `KAFKA_SECURE_CA` (default `target/kafka-local/tls/ca.pem` of this checkout). The user is
-//! the fixed one `scripts/kafka-local` creates. Without that broker the tests fail.
+//! The listener comes from `KAFKA_SECURE_BOOTSTRAP` (one ip:port, default `127.0.0.1:9094`),
+//! the CA from `KAFKA_SECURE_CA` (default `target/kafka-local/tls/ca.pem` of this checkout).
+//! The user is the fixed one `scripts/kafka-local` creates. Without that broker the tests fail.
 
 mod common;
 
@@ -25,8 +25,21 @@ const PASSWORD: &str = "fabric-ai-test-secret";
 /// connection attempt; this only bounds a hang.
 const REFUSAL_BOUND: Duration = Duration::from_secs(60);
 
+/// The secure listener's address; fails the test, saying how to start it, when nothing
+/// listens there.
 fn secure_bootstrap() -> String {
-    std::env::var("KAFKA_SECURE_BOOTSTRAP").unwrap_or_else(|_| "127.0.0.1:9094".to_string())
+    let address =
+        std::env::var("KAFKA_SECURE_BOOTSTRAP").unwrap_or_else(|_| "127.0.0.1:9094".to_string());
+    let socket: std::net::SocketAddr = address
+        .parse()
+        .expect("KAFKA_SECURE_BOOTSTRAP is one ip:port");
+    if let Err(e) = std::net::TcpStream::connect_timeout(&socket, Duration::from_secs(5)) {
+        panic!(
+            "no SASL_SSL listener at {address} ({e}); start the broker with \
+             `scripts/kafka-local start`"
+        );
+    }
+    address
 }
 
 fn secure_ca() -> String {
