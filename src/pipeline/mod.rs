@@ -14,7 +14,9 @@
 //! closes, commit) and the next input message. Acknowledgements come before input so pending
 //! outputs drain before more are created; while `processing.max_in_flight` outputs and windows
 //! await acknowledgement or an answer the input partitions are paused (see `intake`), which
-//! bounds memory when the broker or the engine is slow.
+//! bounds memory when the broker or the engine is slow. When the brokers refuse the consumer
+//! for good (rejected SASL credentials, an untrusted broker certificate), the next tick stops
+//! the loop with [`PipelineError::Refused`] instead of letting librdkafka retry forever.
 //!
 //! `at_least_once`: an input offset is committed only after every window it fed has been
 //! purged and every output it led to is acknowledged. After a crash the restart re-reads from
