@@ -1,6 +1,7 @@
 //! The consumer context: logs rebalances and tells the processing loop which partitions were
 //! assigned (so they hold the watermark until they deliver) and revoked (so it drops their
-//! state instead of committing for partitions it no longer owns).
+//! state instead of committing for partitions it no longer owns). It also keeps the first
+//! refusal by the brokers (see [`is_refusal`]), which the loop turns into a stop.
 
 use crate::stats::Stats;
 use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
@@ -33,6 +34,20 @@ pub struct RebalanceContext {
     stats: Option<Arc<Stats>>,
     /// Consumed topic names and the role label each gets in metrics.
     roles: Vec<(String, &'static str)>,
+    /// The first error that retrying cannot fix, as librdkafka's reason; read by the loop.
+    refusal: Mutex<Option<String>>,
+}
+
+/// Whether a client error means the brokers refuse this client for good: the broker rejected
+/// the SASL credentials, or its certificate failed verification against the trusted CAs.
+/// librdkafka retries both forever; neither changes without a new configuration. Other TLS
+/// errors (a handshake cut short by a restarting broker) stay retried.
+pub fn is_refusal(code: RDKafkaErrorCode, reason: &str) -> bool {
+    match code {
+        RDKafkaErrorCode::Authentication => true,
+        RDKafkaErrorCode::SSL => reason.contains("certificate verify failed"),
+        _ => false,
+    }
 }
 
 impl RebalanceContext {
@@ -56,6 +71,22 @@ impl RebalanceContext {
             Err(poisoned) => poisoned.into_inner(),
         };
         Some(std::mem::take(&mut *guard))
+    }
+
+    /// The brokers' refusal of this client, if one was reported (see [`is_refusal`]).
+    pub fn refusal(&self) -> Option<String> {
+        match self.refusal.lock() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn refuse(&self, reason: &str) {
+        let mut guard = match self.refusal.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        guard.get_or_insert_with(|| reason.to_owned());
     }
 
     fn record(&self, f: impl FnOnce(&mut Changes)) {
@@ -112,6 +143,11 @@ impl ClientContext for RebalanceContext {
                 stats.health.set_broker_up(false);
             }
         }
+        if let Some(code) = error.rdkafka_error_code() {
+            if is_refusal(code, reason) {
+                self.refuse(reason);
+            }
+        }
         tracing::error!(%error, reason, "kafka client error");
     }
 }
@@ -129,5 +165,53 @@ impl ConsumerContext for RebalanceContext {
             }
             Rebalance::Error(error) => tracing::warn!(%error, "rebalance failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejected_credentials_and_untrusted_certificates_are_refusals() {
+        assert!(is_refusal(
+            RDKafkaErrorCode::Authentication,
+            "SASL authentication error: Authentication failed"
+        ));
+        assert!(is_refusal(
+            RDKafkaErrorCode::SSL,
+            "SSL handshake failed: error:0A000086:SSL routines::certificate verify failed"
+        ));
+    }
+
+    #[test]
+    fn transient_transport_and_handshake_errors_are_retried() {
+        assert!(!is_refusal(
+            RDKafkaErrorCode::SSL,
+            "SSL handshake failed: Disconnected"
+        ));
+        assert!(!is_refusal(
+            RDKafkaErrorCode::AllBrokersDown,
+            "1/1 brokers are down"
+        ));
+        assert!(!is_refusal(
+            RDKafkaErrorCode::BrokerTransportFailure,
+            "Connection refused"
+        ));
+    }
+
+    #[test]
+    fn the_first_refusal_is_kept() {
+        let context = RebalanceContext::default();
+        assert_eq!(context.refusal(), None);
+        context.error(
+            KafkaError::Global(RDKafkaErrorCode::Authentication),
+            "first",
+        );
+        context.error(
+            KafkaError::Global(RDKafkaErrorCode::Authentication),
+            "second",
+        );
+        assert_eq!(context.refusal().as_deref(), Some("first"));
     }
 }

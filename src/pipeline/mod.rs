@@ -14,7 +14,9 @@
 //! closes, commit) and the next input message. Acknowledgements come before input so pending
 //! outputs drain before more are created; while `processing.max_in_flight` outputs and windows
 //! await acknowledgement or an answer the input partitions are paused (see `intake`), which
-//! bounds memory when the broker or the engine is slow.
+//! bounds memory when the broker or the engine is slow. When the brokers refuse the consumer
+//! for good (rejected SASL credentials, an untrusted broker certificate), the next tick stops
+//! the loop with [`PipelineError::Refused`] instead of letting librdkafka retry forever.
 //!
 //! `at_least_once`: an input offset is committed only after every window it fed has been
 //! purged and every output it led to is acknowledged. After a crash the restart re-reads from
@@ -96,6 +98,13 @@ pub enum PipelineError {
     /// The topic catalogue is invalid.
     #[error(transparent)]
     Catalogue(#[from] CatalogueError),
+    /// The brokers refuse this client (rejected credentials, untrusted certificate); retrying
+    /// cannot help, so the pipeline stops instead of reconnecting forever.
+    #[error("kafka refused the client: {reason}")]
+    Refused {
+        /// librdkafka's reason.
+        reason: String,
+    },
     /// The operations endpoints cannot listen where `ops.listen` says.
     #[error("ops.listen {listen}: {source}")]
     Ops {
@@ -235,6 +244,9 @@ pub async fn run(
             }
             _ = tick.tick() => {
                 // The tick comes before input in this select, so a busy loop still passes here.
+                if let Some(reason) = consumer.context().refusal() {
+                    return Err(PipelineError::Refused { reason });
+                }
                 state.stats.health.passed();
                 let outputs = state.on_tick(&consumer, &mut asks);
                 state.send(&producer, &mut pending, outputs).await?;

@@ -108,10 +108,11 @@ fn wait_for_topics(config: &Config, catalogue: &Catalogue) {
     }
 }
 
+/// A reader with the configuration's client settings (`kafka.client`: TLS, SASL), so the
+/// helpers reach whichever listener the test's configuration points at.
 fn client(config: &Config) -> ClientConfig {
-    let mut c = ClientConfig::new();
-    c.set("bootstrap.servers", &config.kafka.bootstrap_servers)
-        .set("group.id", format!("{}-reader", config.kafka.group_id))
+    let mut c = fabric_ai::bus::base_client_config(&config.kafka);
+    c.set("group.id", format!("{}-reader", config.kafka.group_id))
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false");
     c
