@@ -34,7 +34,7 @@ pub fn decide(request: &ScalingRequest) -> ScalingAnswer {
     let (demand, basis) = match forecast::forecast_steps(&history, period, &steps) {
         Some(f) if history.len() >= 4 => {
             let need = f.iter().map(|f| f.mean).fold(0.0, f64::max);
-            (need, "forecast")
+            (need, "forecast demand")
         }
         _ => (
             history
@@ -79,7 +79,7 @@ pub fn decide(request: &ScalingRequest) -> ScalingAnswer {
         cost_delta_per_hour: cost_delta,
         confidence,
         reasons: vec![format!(
-            "{basis} demand {demand:.2} busy replicas over {} windows with {} queued jobs on \
+            "{basis} {demand:.2} busy replicas over {} windows with {} queued jobs on \
              {current} nodes against a target of {target:.2} wants {desired} nodes; {}",
             steps.len(),
             request.queue_length,
