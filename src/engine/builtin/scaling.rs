@@ -132,6 +132,24 @@ mod tests {
     }
 
     #[test]
+    fn demand_in_replicas_is_sized_over_the_target() {
+        let mut r = request(1, vec![0.5; 8], vec![]);
+        r.demand_history = vec![8.0; 8];
+        // 8 busy replicas at a 0.65 target: ceil(12.3) = 13.
+        assert_eq!(decide(&r).desired_capacity, 13);
+    }
+
+    #[test]
+    fn a_longer_lead_plans_for_the_highest_forecast_of_the_windows_it_covers() {
+        let mut r = request(10, vec![0.5; 8], vec![]);
+        r.demand_history = (0..40).map(|i| 5.0 + 0.2 * f64::from(i)).collect();
+        let next = decide(&r).desired_capacity;
+        r.lead_windows = 4;
+        let ahead = decide(&r).desired_capacity;
+        assert!(ahead > next, "lead 4 wants {ahead}, lead 1 {next}");
+    }
+
+    #[test]
     fn scale_down_is_held_by_recent_desired_capacities() {
         let quiet = decide(&request(10, vec![0.2; 8], vec![]));
         assert_eq!(
