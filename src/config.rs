@@ -507,6 +507,16 @@ pub struct ScalingConfig {
     pub cost_per_node_hour: f64,
     /// Windows of usage kept per cluster.
     pub history_windows: usize,
+    /// The capacity model: the metric that measures demand. Each window's demand is the sum
+    /// over the cluster's nodes of their mean of it; `cpu_util` (the default) counts busy
+    /// nodes.
+    pub demand_metric: String,
+    /// The capacity model: demand one replica serves at full utilisation, in the unit of
+    /// `demand_metric` (default 1: one node at 100% CPU).
+    pub capacity_per_replica: f64,
+    /// The capacity model: time from asking for a replica to its serving (default 0).
+    #[serde(with = "humantime_serde")]
+    pub startup_delay: Duration,
 }
 
 impl Default for ScalingConfig {
@@ -520,6 +530,9 @@ impl Default for ScalingConfig {
             max_capacity: 10_000,
             cost_per_node_hour: 1.0,
             history_windows: 288,
+            demand_metric: "cpu_util".into(),
+            capacity_per_replica: 1.0,
+            startup_delay: Duration::ZERO,
         }
     }
 }
@@ -679,6 +692,18 @@ impl Config {
         }
         if !(0.0..1.0).contains(&s.tolerance) {
             return Err(invalid("scaling.tolerance", "must be in [0, 1)"));
+        }
+        if crate::event::Metric::parse(&s.demand_metric).is_none() {
+            return Err(invalid(
+                "scaling.demand_metric",
+                "must be a telemetry metric field name, such as cpu_util or throughput_ops",
+            ));
+        }
+        if !(s.capacity_per_replica.is_finite() && s.capacity_per_replica > 0.0) {
+            return Err(invalid(
+                "scaling.capacity_per_replica",
+                "must be a positive number",
+            ));
         }
         if s.min_capacity > s.max_capacity || s.max_capacity == 0 {
             return Err(invalid(

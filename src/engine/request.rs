@@ -211,6 +211,12 @@ pub struct ScalingRequest {
     pub cost_per_node_hour: f64,
     /// Window length, minutes.
     pub resolution_minutes: f64,
+    /// Demand per past window in replicas' worth (the demand metric summed over the nodes,
+    /// divided by the capacity of one replica), oldest first, ending with this one. Empty from
+    /// a caller that does not send it: `capacity × usage_history` stands in.
+    pub demand_history: Vec<f64>,
+    /// Windows ahead a decision must cover: 1 plus the start-up delay in windows, rounded up.
+    pub lead_windows: u32,
 }
 
 /// A capacity decision.

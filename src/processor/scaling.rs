@@ -1,23 +1,45 @@
 //! The scaling processor: one window per cluster (default 10 minutes) counting the nodes that
-//! reported and their load; each closed window asks for a capacity decision with the queue at
-//! the window's end, the usage history and the capacities wanted recently (stabilisation).
+//! reported, their load and their demand; each closed window asks for a capacity decision with
+//! the queue at the window's end, the usage and demand histories and the capacities wanted
+//! recently (stabilisation).
+//!
+//! Demand follows the capacity model of `[scaling]`: the sum over the window's nodes of each
+//! node's mean of `demand_metric`, divided by `capacity_per_replica`, so it counts replicas
+//! kept busy (with `cpu_util` and 1, busy nodes). With a demand metric other than `cpu_util`
+//! the current capacity is the target of the cluster's last decision, since the nodes that
+//! report need not be the replicas being scaled (a replayed demand series is one node); the
+//! nodes that reported stand in before the first decision. Per cluster, the state is two
+//! histories of `history_windows` numbers, the stabilisation window's desired capacities and
+//! the last target.
 
 use crate::config::{Config, ScalingConfig};
 use crate::engine::{EngineAnswer, EngineRequest, ScalingRequest};
-use crate::event::TelemetrySample;
+use crate::event::{Metric, TelemetrySample};
 use crate::processor::agg::{ExactSum, History};
 use crate::processor::jobs::JobTracker;
 use crate::processor::{Pending, Processor};
 use crate::window::{Origin, PartitionId, Recorded, WindowSpec, WindowStore};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use tokio::time::Instant;
 
-/// Nodes seen and CPU load of one cluster in a window.
+/// Nodes seen, CPU load and demand of one cluster in a window.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LoadWindow {
     nodes: BTreeSet<String>,
     cpu_sum: ExactSum,
     samples: u32,
+    /// Per node: sum and count of its demand metric.
+    demand: BTreeMap<String, (f64, u32)>,
+}
+
+impl LoadWindow {
+    /// Sum over nodes of each node's mean demand.
+    fn demand(&self) -> f64 {
+        self.demand
+            .values()
+            .map(|&(sum, n)| sum / f64::from(n.max(1)))
+            .sum()
+    }
 }
 
 /// Per-cluster windows, usage histories and recent desired capacities.
@@ -26,7 +48,11 @@ pub struct ScalingProcessor {
     config: ScalingConfig,
     store: WindowStore<String, LoadWindow>,
     usage: HashMap<String, History<f64>>,
+    demand: HashMap<String, History<f64>>,
     desired: HashMap<String, History<u32>>,
+    /// The target of each cluster's last decision.
+    last_target: HashMap<String, u32>,
+    demand_metric: Metric,
 }
 
 impl ScalingProcessor {
@@ -39,8 +65,19 @@ impl ScalingProcessor {
                 super::limits(config),
             ),
             usage: HashMap::new(),
+            demand: HashMap::new(),
             desired: HashMap::new(),
+            last_target: HashMap::new(),
+            // Validated by the configuration.
+            demand_metric: Metric::parse(&config.scaling.demand_metric).unwrap_or(Metric::Cpu),
         }
+    }
+
+    /// 1 plus the start-up delay in windows, rounded up.
+    fn lead_windows(&self) -> u32 {
+        let interval = self.config.interval.as_millis().max(1);
+        let startup = self.config.startup_delay.as_millis();
+        1 + startup.div_ceil(interval) as u32
     }
 
     fn stabilisation_windows(&self) -> usize {
@@ -65,12 +102,20 @@ impl Processor for ScalingProcessor {
         _jobs: &JobTracker,
     ) -> Recorded {
         let ts = sample.event_time.timestamp_millis();
+        let metric = self.demand_metric;
         self.store.record(&sample.cluster_id, ts, origin, now, |w| {
             if !w.nodes.contains(&sample.node_id) {
                 w.nodes.insert(sample.node_id.clone());
             }
             w.cpu_sum.add(sample.cpu_util);
             w.samples += 1;
+            let value = sample.metric(metric);
+            match w.demand.get_mut(&sample.node_id) {
+                Some(d) => *d = (d.0 + value, d.1 + 1),
+                None => {
+                    w.demand.insert(sample.node_id.clone(), (value, 1));
+                }
+            }
         })
     }
 
@@ -85,12 +130,22 @@ impl Processor for ScalingProcessor {
             if w.revision == 0 {
                 usage.push(load, self.config.history_windows);
             }
+            let demand = w.agg.demand() / self.config.capacity_per_replica;
+            let demands = self.demand.entry(w.key.clone()).or_default();
+            let mut demand_history = demands.to_vec();
+            demand_history.push(demand);
+            if w.revision == 0 {
+                demands.push(demand, self.config.history_windows);
+            }
+            // `prepare` replaces this with the last target when demand is not CPU.
+            let capacity = w.agg.nodes.len() as u32;
+            let lead_windows = self.lead_windows();
             let c = &self.config;
             out.push(Pending::Ask {
                 request: EngineRequest::Scaling(ScalingRequest {
                     cluster_id: w.key.clone(),
                     window: self.store.spec().bounds(w.start_ms),
-                    capacity: w.agg.nodes.len() as u32,
+                    capacity,
                     load,
                     queue_length: jobs.queued_in(&w.key, w.end_ms - 1),
                     usage_history: history,
@@ -102,6 +157,8 @@ impl Processor for ScalingProcessor {
                     max_capacity: c.max_capacity,
                     cost_per_node_hour: c.cost_per_node_hour,
                     resolution_minutes: resolution,
+                    demand_history,
+                    lead_windows,
                 })
                 .into(),
                 origins: w.origins,
@@ -117,6 +174,11 @@ impl Processor for ScalingProcessor {
 
     fn prepare(&self, request: &mut EngineRequest) {
         if let EngineRequest::Scaling(r) = request {
+            if let Some(&target) = self.last_target.get(&r.cluster_id) {
+                if self.demand_metric != Metric::Cpu {
+                    r.capacity = target;
+                }
+            }
             r.recent_desired = self
                 .desired
                 .get(&r.cluster_id)
@@ -132,6 +194,8 @@ impl Processor for ScalingProcessor {
                 .entry(r.cluster_id.clone())
                 .or_default()
                 .push(a.desired_capacity, keep);
+            self.last_target
+                .insert(r.cluster_id.clone(), a.target_capacity);
         }
     }
 

@@ -23,6 +23,7 @@
 //! scopes × windows of the replay) and every decoded prediction horizon.
 
 use crate::event::{decode, Encoding, Metric, ResourcePrediction, TelemetrySample};
+use crate::replay::forecast_holdout::{holdout, series_rows, Holdout, Scored};
 use crate::replay::forecast_metrics::{evaluate, ForecastPoint, HorizonMetrics, Interval};
 use crate::replay::observer::{Evaluation, ReplayObserver};
 use crate::topics::TopicRole;
@@ -100,6 +101,9 @@ pub struct ForecastsReport {
     pub unscored: usize,
     /// Forecast values not scored because their series is flat (scale 0).
     pub flat: usize,
+    /// Node series only, origins in each series' second half, beside three baselines
+    /// (`replay::forecast_holdout`).
+    pub second_half: Holdout,
 }
 
 /// Collects telemetry window means and predictions during a replay.
@@ -209,6 +213,8 @@ impl ForecastEvaluation {
             BTreeMap::new();
         let mut unscored = 0;
         let mut flat = 0;
+        // Node series for the holdout: scored points per (scope, resource).
+        let mut per_series: BTreeMap<(&Scope, Metric), Vec<Scored>> = BTreeMap::new();
         for p in &self.pending {
             let target = p.origin_start + i64::from(p.steps) * self.size_ms;
             let actual = match last_window {
@@ -237,6 +243,19 @@ impl ForecastEvaluation {
                 flat += 1;
                 continue;
             };
+            if p.scope.1.is_some() {
+                per_series
+                    .entry((&p.scope, p.resource))
+                    .or_default()
+                    .push(Scored {
+                        origin_start: p.origin_start,
+                        steps: p.steps,
+                        forecast: p.mean,
+                        actual,
+                        inside_80: p.interval_80.lower <= actual && actual <= p.interval_80.upper,
+                        inside_95: p.interval_95.lower <= actual && actual <= p.interval_95.upper,
+                    });
+            }
             let group = groups.entry(p.resource).or_default();
             group.0.push(scaled(&point, scale));
             group.1.push(point);
@@ -261,7 +280,31 @@ impl ForecastEvaluation {
                 .collect(),
             unscored,
             flat,
+            second_half: holdout(
+                per_series
+                    .iter()
+                    .flat_map(|((scope, resource), points)| {
+                        let name = format!(
+                            "{}/{}:{}",
+                            scope.0,
+                            scope.1.as_deref().unwrap_or(""),
+                            resource.field()
+                        );
+                        series_rows(&name, &self.means(scope, *resource), points)
+                    })
+                    .collect(),
+            ),
         }
+    }
+
+    /// One scope's window means of `resource`, (start ms, mean) in time order.
+    fn means(&self, scope: &Scope, resource: Metric) -> Vec<(i64, f64)> {
+        self.windows.get(scope).map_or_else(Vec::new, |w| {
+            w.iter()
+                .filter(|(_, w)| w.count > 0)
+                .map(|(&start, w)| (start, w.sum[resource.index()] / f64::from(w.count)))
+                .collect()
+        })
     }
 }
 

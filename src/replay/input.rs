@@ -244,7 +244,9 @@ pub struct SeriesRow {
 }
 
 /// Reads a `timestamp,value` CSV (the nab-dev format): a header line of exactly those two
-/// names, then one row per line; blank lines are skipped.
+/// names, then one row per line; blank lines are skipped. A request log (a header whose first
+/// column is `timestamp`, such as the Azure LLM traces) is read as requests per minute
+/// instead (`replay::request_log`).
 pub fn read_series_csv(path: impl AsRef<Path>) -> Result<Vec<SeriesRow>, InputError> {
     let path = path.as_ref();
     let bad = |line, reason: String| InputError::BadRow {
@@ -259,6 +261,9 @@ pub fn read_series_csv(path: impl AsRef<Path>) -> Result<Vec<SeriesRow>, InputEr
             "empty file, expected a `timestamp,value` header".into(),
         ));
     };
+    if crate::replay::request_log::is_request_log(header) {
+        return crate::replay::request_log::minute_counts(path, rows);
+    }
     if header.replace(' ', "") != "timestamp,value" {
         return Err(bad(
             *header_line,

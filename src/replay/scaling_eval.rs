@@ -2,27 +2,26 @@
 //! the demand that followed, beside an HPA-style reactive autoscaler and perfect foresight
 //! (`replay::scaling_metrics`).
 //!
-//! Units are those of the decisions: nodes. The scaling processor's load is the mean CPU
-//! utilisation of a cluster's samples, and the built-in scaler wants `nodes × load / target`
-//! nodes, so demand is counted in busy nodes: at each minute, the sum over the cluster's nodes
-//! of their CPU utilisation (a node's mean over its samples in that minute, else its last
-//! sample, carried for at most one scaling interval, then 0). One node serves a demand of 1
-//! (100% CPU); a minute is under capacity when the busy-node sum exceeds the nodes provisioned.
+//! Units are replicas, the unit of the decisions, under the capacity model of `[scaling]`:
+//! demand at each minute is the sum over the cluster's nodes of their `demand_metric` (a
+//! node's mean over its samples in that minute, else its last sample, carried for at most one
+//! scaling interval, then 0), divided by `capacity_per_replica`. With the defaults
+//! (`cpu_util`, 1) that is busy nodes, one node serving a demand of 1 (100% CPU). A minute is
+//! under capacity when that demand exceeds the ready replicas.
 //!
 //! fabric-ai's timeline: the `target_capacity` of each published decision from its window's end
 //! onward (the latest revision of a window wins); before the first decision, that decision's
-//! `current_capacity` (the nodes that reported). The HPA baseline starts from the same fleet
-//! and uses the configured target utilisation, tolerance, scale-down stabilisation and
-//! capacity bounds; perfect foresight has the configured minimum as its floor. Added nodes
-//! serve at once (a start-up delay of 0 minutes): decisions already take effect only at the
-//! end of their window.
+//! `current_capacity`. The HPA baseline starts from the same fleet and uses the configured
+//! target utilisation, tolerance, scale-down stabilisation and capacity bounds; perfect
+//! foresight has the configured minimum as its floor. Every timeline's added replicas serve
+//! `startup_delay` (whole minutes, rounded down) after they are asked for.
 //!
 //! Known limits: the fleet in the data does not follow the decisions (a replay cannot add
 //! nodes), so demand is what the reporting nodes did; memory holds, per cluster, one entry per
 //! node and minute with samples, plus every published decision.
 
 use crate::config::ScalingConfig;
-use crate::event::{decode, Encoding, ScalingDecision, TelemetrySample};
+use crate::event::{decode, Encoding, Metric, ScalingDecision, TelemetrySample};
 use crate::replay::observer::{Evaluation, ReplayObserver};
 use crate::replay::scaling_metrics::{
     evaluate, hpa_timeline, perfect_foresight_timeline, Fleet, HpaPolicy, ScalingReport,
@@ -33,7 +32,7 @@ use std::collections::BTreeMap;
 
 const MINUTE_MS: i64 = 60_000;
 
-/// One node's CPU in one minute: sum and count of its samples.
+/// One node's demand metric in one minute: sum and count of its samples.
 type MinuteCpu = BTreeMap<String, (f64, u32)>;
 
 /// One cluster's decisions: (window end ms, revision) → (current, target capacity).
@@ -90,15 +89,18 @@ pub struct ScalingEvaluation {
     cpu: BTreeMap<String, BTreeMap<i64, MinuteCpu>>,
     /// Per cluster, its decisions.
     decisions: BTreeMap<String, Decisions>,
+    demand_metric: Metric,
 }
 
 impl ScalingEvaluation {
     /// An evaluation with the scaling processor's configuration.
     pub fn new(config: ScalingConfig) -> ScalingEvaluation {
         ScalingEvaluation {
-            config,
             cpu: BTreeMap::new(),
             decisions: BTreeMap::new(),
+            // Validated by the configuration.
+            demand_metric: Metric::parse(&config.demand_metric).unwrap_or(Metric::Cpu),
+            config,
         }
     }
 
@@ -157,7 +159,7 @@ impl ScalingEvaluation {
                 .collect();
             let fleet = Fleet {
                 capacity_per_replica: 1.0,
-                startup_minutes: 0,
+                startup_minutes: (c.startup_delay.as_secs() / 60) as usize,
             };
             let policy = HpaPolicy {
                 target_utilisation: c.target_utilisation,
@@ -204,6 +206,7 @@ impl ReplayObserver for ScalingEvaluation {
             return;
         }
         let minute = sample.event_time.timestamp_millis().div_euclid(MINUTE_MS);
+        let value = sample.metric(self.demand_metric) / self.config.capacity_per_replica;
         let nodes = self
             .cpu
             .entry(sample.cluster_id)
@@ -211,7 +214,7 @@ impl ReplayObserver for ScalingEvaluation {
             .entry(minute)
             .or_default();
         let cpu = nodes.entry(sample.node_id).or_default();
-        cpu.0 += sample.cpu_util;
+        cpu.0 += value;
         cpu.1 += 1;
     }
 

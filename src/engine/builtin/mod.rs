@@ -4,8 +4,10 @@
 
 pub mod anomaly;
 pub mod forecast;
+pub mod forecast_models;
 pub mod performance;
 pub mod scaling;
+pub mod seasonality;
 pub mod workload;
 
 use crate::config::AnomalyConfig;

@@ -1,11 +1,20 @@
 //! Predictive, cost-aware scaling for a cluster.
 //!
-//! Demand is the upper bound of the 80% interval of the next window's CPU utilisation,
-//! forecast from the usage history (the current load when history is short), plus the queue:
-//! each queued job is taken to need a tenth of a node. The desired capacity is
-//! `ceil(capacity * demand / target_utilisation)`, clamped to `min..=max`. A change within the
-//! tolerance (default ±10%) is not made. Scaling down only goes as low as the largest desired
-//! capacity of the recent windows (stabilisation), so capacity does not flap.
+//! Demand is counted in replicas kept busy, per window (`demand_history`; for a caller that
+//! does not send it, `capacity × usage_history`). The decision made at a window's end must
+//! hold until the next one, and the replicas it adds serve only after the start-up delay, so
+//! it covers the next `lead_windows` windows: the built-in forecaster (`forecast`) predicts
+//! the demand of each of them, and the largest of those means is the demand planned for
+//! (proactive: the replicas are asked for before the demand arrives). With fewer than four
+//! windows of history, the current demand stands in. Each queued job adds a tenth of a
+//! replica. The desired capacity is `ceil(demand / target_utilisation)`, clamped to
+//! `min..=max`. A change within the tolerance (default ±10%) is not made. Scaling down only
+//! goes as low as the largest desired capacity of the recent windows (stabilisation), so
+//! capacity does not flap.
+//!
+//! Known limit: the forecast's 80% upper bound is not used. Planning for it (the larger of it
+//! and `mean / target`) was measured on the ELB and Azure traces (`docs/quality.md`,
+//! "Scaling") and cost 33% to 97% more replica-minutes than the reactive baseline.
 
 use crate::engine::builtin::forecast;
 use crate::engine::{ScalingAnswer, ScalingRequest};
@@ -14,17 +23,30 @@ use crate::event::ScalingAction;
 /// Answers a scaling request.
 pub fn decide(request: &ScalingRequest) -> ScalingAnswer {
     let current = request.capacity.max(1);
+    let history: Vec<f64> = if request.demand_history.is_empty() {
+        let nodes = f64::from(current);
+        request.usage_history.iter().map(|u| u * nodes).collect()
+    } else {
+        request.demand_history.clone()
+    };
     let period = forecast::daily_period(request.resolution_minutes);
-    let (demand, basis) = match forecast::fit(&request.usage_history, period) {
-        Some(fit) if request.usage_history.len() >= 4 => {
-            let upper = fit.point(1) + fit.half_width(1, 1.2816);
-            (upper.clamp(0.0, 1.0), "forecast upper bound")
+    let steps: Vec<usize> = (1..=request.lead_windows.max(1) as usize).collect();
+    let (demand, basis) = match forecast::forecast_steps(&history, period, &steps) {
+        Some(f) if history.len() >= 4 => {
+            let need = f.iter().map(|f| f.mean).fold(0.0, f64::max);
+            (need, "forecast demand")
         }
-        _ => (request.load, "current load"),
+        _ => (
+            history
+                .last()
+                .copied()
+                .unwrap_or(f64::from(current) * request.load),
+            "current demand",
+        ),
     };
     let queue_nodes = f64::from(request.queue_length) * 0.1;
     let target = request.target_utilisation.max(0.05);
-    let raw = (f64::from(current) * demand + queue_nodes) / target;
+    let raw = (demand + queue_nodes) / target;
     let desired = (raw.ceil() as u32).clamp(request.min_capacity, request.max_capacity.max(1));
 
     let stabilised = request
@@ -57,8 +79,9 @@ pub fn decide(request: &ScalingRequest) -> ScalingAnswer {
         cost_delta_per_hour: cost_delta,
         confidence,
         reasons: vec![format!(
-            "{basis} {demand:.2} with {} queued jobs on {current} nodes against a target of \
-             {target:.2} wants {desired} nodes; {}",
+            "{basis} {demand:.2} busy replicas over {} windows with {} queued jobs on \
+             {current} nodes against a target of {target:.2} wants {desired} nodes; {}",
+            steps.len(),
             request.queue_length,
             match action {
                 ScalingAction::NoAction => "within tolerance or held by stabilisation".to_string(),
@@ -88,6 +111,8 @@ mod tests {
             max_capacity: 100,
             cost_per_node_hour: 2.0,
             resolution_minutes: 10.0,
+            demand_history: Vec::new(),
+            lead_windows: 1,
         }
     }
 
@@ -104,6 +129,24 @@ mod tests {
         let answer = decide(&request(10, vec![0.62; 8], vec![]));
         assert_eq!(answer.action, ScalingAction::NoAction);
         assert_eq!(answer.target_capacity, 10);
+    }
+
+    #[test]
+    fn demand_in_replicas_is_sized_over_the_target() {
+        let mut r = request(1, vec![0.5; 8], vec![]);
+        r.demand_history = vec![8.0; 8];
+        // 8 busy replicas at a 0.65 target: ceil(12.3) = 13.
+        assert_eq!(decide(&r).desired_capacity, 13);
+    }
+
+    #[test]
+    fn a_longer_lead_plans_for_the_highest_forecast_of_the_windows_it_covers() {
+        let mut r = request(10, vec![0.5; 8], vec![]);
+        r.demand_history = (0..40).map(|i| 5.0 + 0.2 * f64::from(i)).collect();
+        let next = decide(&r).desired_capacity;
+        r.lead_windows = 4;
+        let ahead = decide(&r).desired_capacity;
+        assert!(ahead > next, "lead 4 wants {ahead}, lead 1 {next}");
     }
 
     #[test]

@@ -30,6 +30,15 @@ pub(super) struct Request {
     cost_per_node_hour: f64,
     #[serde(with = "fields::nullable")]
     resolution_minutes: f64,
+    #[serde(default, with = "fields::nullable_vec")]
+    demand_history: Vec<f64>,
+    #[serde(default = "one")]
+    lead_windows: u32,
+}
+
+/// A request without `lead_windows` covers the next window only.
+fn one() -> u32 {
+    1
 }
 
 /// Reads a request through [`Request`].

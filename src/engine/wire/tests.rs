@@ -122,6 +122,8 @@ fn scaling_request() -> ScalingRequest {
         max_capacity: 10,
         cost_per_node_hour: 1.25,
         resolution_minutes: 10.0,
+        demand_history: vec![2.8, 3.28, 3.64],
+        lead_windows: 2,
     }
 }
 
