@@ -35,6 +35,7 @@
 //! for the part of a cluster it holds.
 
 mod asks;
+mod close_clock;
 mod intake;
 mod output;
 pub mod replay;

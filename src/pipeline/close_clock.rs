@@ -1,0 +1,108 @@
+//! Timing a window from its close to the acknowledgement of its decisions.
+//!
+//! When the watermark passes a window's end, every decision output made from that window
+//! carries a clone of one shared [`Closing`]. Each acknowledgement drops its clone; the last
+//! one to go finds itself the only owner and records the time since the close, so a window
+//! with several decisions counts once, when all of them are acknowledged. A window whose
+//! decisions gating held back, or that an earlier transaction already published, has no
+//! decision output and is not timed.
+
+use super::output::Output;
+use crate::stats::Stats;
+use std::sync::Arc;
+use tokio::time::Instant;
+
+/// The moment one window closed, shared by its decision outputs.
+#[derive(Debug)]
+pub(super) struct Closing(Instant);
+
+/// Marks the decision outputs among `outputs`, all made from one window closed at
+/// `closed_at`.
+pub(super) fn stamp(outputs: &mut [Output], closed_at: Instant) {
+    let closing = Arc::new(Closing(closed_at));
+    for output in outputs.iter_mut().filter(|o| o.decision) {
+        output.closed = Some(closing.clone());
+    }
+}
+
+/// Records the window's close-to-acknowledgement time if `closing` was the last of its
+/// decisions still unacknowledged.
+pub(super) fn acknowledged(stats: &Stats, closing: Option<Arc<Closing>>) {
+    if let Some(Closing(closed_at)) = closing.and_then(Arc::into_inner) {
+        let elapsed = closed_at.elapsed();
+        stats.close_to_ack.record(elapsed);
+        stats
+            .families
+            .window_close_to_ack
+            .observe(elapsed.as_secs_f64());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topics::TopicRole;
+
+    fn output(decision: bool) -> Output {
+        Output {
+            role: if decision {
+                TopicRole::Anomalies
+            } else {
+                TopicRole::Audit
+            },
+            key: b"c/n".to_vec(),
+            payload: Vec::new(),
+            holds: Vec::new(),
+            decision,
+            closed: None,
+        }
+    }
+
+    #[test]
+    fn a_window_is_timed_once_when_the_last_of_its_decisions_is_acknowledged() {
+        let stats = Arc::new(Stats::default());
+        let mut first = vec![output(true), output(false), output(true)];
+        let mut second = vec![output(false), output(true)];
+        stamp(&mut first, Instant::now());
+        stamp(&mut second, Instant::now());
+        assert!(
+            first[1].closed.is_none() && second[0].closed.is_none(),
+            "audits not timed"
+        );
+
+        let mut acks = first.into_iter().chain(second).map(|o| o.closed);
+        acknowledged(&stats, acks.next().flatten());
+        assert_eq!(
+            stats.close_to_ack.count(),
+            0,
+            "one decision of the first still out"
+        );
+        acknowledged(&stats, acks.next().flatten());
+        acknowledged(&stats, acks.next().flatten());
+        assert_eq!(
+            stats.close_to_ack.count(),
+            1,
+            "the first window is all acknowledged"
+        );
+        acknowledged(&stats, acks.next().flatten());
+        acknowledged(&stats, acks.next().flatten());
+        assert_eq!(stats.close_to_ack.count(), 2);
+        assert_eq!(stats.snapshot().windows_acked, 2);
+        let text = crate::ops::metrics::render(&crate::ops::metrics::registry(&stats));
+        assert!(
+            text.contains("fabric_window_close_to_ack_seconds_count 2"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_window_without_decisions_is_not_timed() {
+        let stats = Stats::default();
+        let mut audits = vec![output(false), output(false)];
+        stamp(&mut audits, Instant::now());
+        for o in audits {
+            acknowledged(&stats, o.closed);
+        }
+        assert_eq!(stats.close_to_ack.count(), 0);
+    }
+}
