@@ -40,8 +40,8 @@ pub struct Stats {
     /// stays at or below `processing.max_in_flight` plus one input's outputs.
     pub peak_in_flight: AtomicU64,
     /// From the moment the watermark passes a window's end to the broker's acknowledgement of
-    /// the last of its decisions, one sample per window whose decisions were all acknowledged
-    /// (windows whose decisions gating held back have none).
+    /// the last output made from it (decisions and audit records), one sample per window
+    /// (see `pipeline::close_clock`).
     pub close_to_ack: crate::ops::quantiles::Quantiles,
     /// The labelled metrics (see `ops::metrics`).
     pub families: crate::ops::metrics::Families,

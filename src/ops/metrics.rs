@@ -53,7 +53,7 @@ pub struct Families {
     pub consumer_lag: Family<Labels, Gauge>,
     /// Time an offset commit (or a transaction commit) takes.
     pub commit_seconds: Histogram,
-    /// From the watermark passing a window's end to the acknowledgement of its last decision.
+    /// From the watermark passing a window's end to the acknowledgement of its last output.
     pub window_close_to_ack: Histogram,
     /// The remote engine's transport counters as of the last tick (calls, successes,
     /// retries, rate-limit waits, breaker trips); they only grow.
@@ -276,7 +276,7 @@ pub fn registry(stats: &Arc<Stats>) -> Registry {
     );
     registry.register(
         "fabric_window_close_to_ack_seconds",
-        "From a window's close to the acknowledgement of its decisions",
+        "From a window's close to the acknowledgement of its outputs",
         f.window_close_to_ack.clone(),
     );
     registry

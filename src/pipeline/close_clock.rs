@@ -1,11 +1,12 @@
-//! Timing a window from its close to the acknowledgement of its decisions.
+//! Timing a window from its close to the acknowledgement of what it produced.
 //!
-//! When the watermark passes a window's end, every decision output made from that window
-//! carries a clone of one shared [`Closing`]. Each acknowledgement drops its clone; the last
-//! one to go finds itself the only owner and records the time since the close, so a window
-//! with several decisions counts once, when all of them are acknowledged. A window whose
-//! decisions gating held back, or that an earlier transaction already published, has no
-//! decision output and is not timed.
+//! When the watermark passes a window's end, every output made from that window (its
+//! decisions and their audit records; a decision gating held back is published as its audit
+//! record only) carries a clone of one shared [`Closing`]. Each acknowledgement drops its
+//! clone; the last one to go finds itself the only owner and records the time since the
+//! close, so a window counts once, when everything it led to is acknowledged. A window with
+//! no output (an earlier transaction already published it, or the engine gave no answer) is
+//! not timed.
 
 use super::output::Output;
 use crate::stats::Stats;
@@ -16,17 +17,16 @@ use tokio::time::Instant;
 #[derive(Debug)]
 pub(super) struct Closing(Instant);
 
-/// Marks the decision outputs among `outputs`, all made from one window closed at
-/// `closed_at`.
+/// Marks `outputs`, all made from one window closed at `closed_at`.
 pub(super) fn stamp(outputs: &mut [Output], closed_at: Instant) {
     let closing = Arc::new(Closing(closed_at));
-    for output in outputs.iter_mut().filter(|o| o.decision) {
+    for output in outputs {
         output.closed = Some(closing.clone());
     }
 }
 
 /// Records the window's close-to-acknowledgement time if `closing` was the last of its
-/// decisions still unacknowledged.
+/// outputs still unacknowledged.
 pub(super) fn acknowledged(stats: &Stats, closing: Option<Arc<Closing>>) {
     if let Some(Closing(closed_at)) = closing.and_then(Arc::into_inner) {
         let elapsed = closed_at.elapsed();
@@ -96,11 +96,9 @@ mod tests {
     }
 
     #[test]
-    fn a_window_without_decisions_is_not_timed() {
+    fn outputs_not_made_from_a_closed_window_are_not_timed() {
         let stats = Stats::default();
-        let mut audits = vec![output(false), output(false)];
-        stamp(&mut audits, Instant::now());
-        for o in audits {
+        for o in [output(false), output(true)] {
             acknowledged(&stats, o.closed);
         }
         assert_eq!(stats.close_to_ack.count(), 0);

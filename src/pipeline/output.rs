@@ -16,7 +16,7 @@ pub(super) struct Output {
     pub payload: Vec<u8>,
     pub holds: Vec<Origin>,
     pub decision: bool,
-    /// When its window closed, for a decision (see `close_clock`).
+    /// When the window it was made from closed (see `close_clock`).
     pub closed: Option<Arc<Closing>>,
 }
 
