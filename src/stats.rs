@@ -39,6 +39,10 @@ pub struct Stats {
     /// Highest number of outputs and engine requests in flight at once (a high-water mark):
     /// stays at or below `processing.max_in_flight` plus one input's outputs.
     pub peak_in_flight: AtomicU64,
+    /// From the moment the watermark passes a window's end to the broker's acknowledgement of
+    /// the last output made from it (decisions and audit records), one sample per window
+    /// (see `pipeline::close_clock`).
+    pub close_to_ack: crate::ops::quantiles::Quantiles,
     /// The labelled metrics (see `ops::metrics`).
     pub families: crate::ops::metrics::Families,
     /// What readiness is judged from (see `ops::health`).
@@ -78,6 +82,12 @@ pub struct StatsSnapshot {
     pub pauses: u64,
     /// See [`Stats::peak_in_flight`].
     pub peak_in_flight: u64,
+    /// Windows timed by [`Stats::close_to_ack`].
+    pub windows_acked: u64,
+    /// Median of [`Stats::close_to_ack`], microseconds (0 before the first sample).
+    pub close_to_ack_p50_us: u64,
+    /// 99th percentile of [`Stats::close_to_ack`], microseconds.
+    pub close_to_ack_p99_us: u64,
 }
 
 impl Stats {
@@ -110,6 +120,9 @@ impl Stats {
             peak_open_keys: get(&self.peak_open_keys),
             pauses: get(&self.pauses),
             peak_in_flight: get(&self.peak_in_flight),
+            windows_acked: self.close_to_ack.count(),
+            close_to_ack_p50_us: self.close_to_ack.quantile_us(0.5),
+            close_to_ack_p99_us: self.close_to_ack.quantile_us(0.99),
         }
     }
 }

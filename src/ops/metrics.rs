@@ -53,6 +53,8 @@ pub struct Families {
     pub consumer_lag: Family<Labels, Gauge>,
     /// Time an offset commit (or a transaction commit) takes.
     pub commit_seconds: Histogram,
+    /// From the watermark passing a window's end to the acknowledgement of its last output.
+    pub window_close_to_ack: Histogram,
     /// The remote engine's transport counters as of the last tick (calls, successes,
     /// retries, rate-limit waits, breaker trips); they only grow.
     pub transport: Arc<std::sync::Mutex<Option<crate::engine::http::TransportStats>>>,
@@ -74,6 +76,7 @@ impl Default for Families {
             breaker_state: Family::default(),
             consumer_lag: Family::default(),
             commit_seconds: latency_histogram(),
+            window_close_to_ack: latency_histogram(),
             transport: Arc::default(),
             loops: Default::default(),
         }
@@ -273,6 +276,11 @@ pub fn registry(stats: &Arc<Stats>) -> Registry {
         "fabric_commit_seconds",
         "Time an offset or transaction commit takes",
         f.commit_seconds.clone(),
+    );
+    registry.register(
+        "fabric_window_close_to_ack_seconds",
+        "From a window's close to the acknowledgement of its outputs",
+        f.window_close_to_ack.clone(),
     );
     f.loops.register(&mut registry);
     registry

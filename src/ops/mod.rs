@@ -3,4 +3,5 @@
 pub mod health;
 pub mod loop_metrics;
 pub mod metrics;
+pub mod quantiles;
 pub mod server;

@@ -29,6 +29,8 @@ pub(super) struct Ask {
     pub origins: Vec<Origin>,
     /// Emission number of the window.
     pub revision: u32,
+    /// When the watermark passed its end.
+    pub closed_at: tokio::time::Instant,
 }
 
 /// A window and its answer.
@@ -37,6 +39,7 @@ pub(super) struct Done {
     pub request: Arc<EngineRequest>,
     pub origins: Vec<Origin>,
     pub revision: u32,
+    pub closed_at: tokio::time::Instant,
     pub answered: Answered,
 }
 

@@ -37,6 +37,7 @@
 //! for the part of a cluster it holds.
 
 mod asks;
+mod close_clock;
 mod intake;
 mod output;
 pub mod replay;

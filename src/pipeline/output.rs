@@ -1,10 +1,12 @@
 //! Outputs on their way to the broker, and what comes back.
 
+use super::close_clock::Closing;
 use crate::topics::TopicRole;
 use crate::window::Origin;
 use futures::stream::FuturesUnordered;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 /// An encoded message on its way out, with the input offsets it keeps uncommitted.
 #[derive(Debug)]
@@ -14,6 +16,8 @@ pub(super) struct Output {
     pub payload: Vec<u8>,
     pub holds: Vec<Origin>,
     pub decision: bool,
+    /// When the window it was made from closed (see `close_clock`).
+    pub closed: Option<Arc<Closing>>,
 }
 
 /// What came back for an output.
@@ -21,6 +25,7 @@ pub(super) struct Acked {
     pub topic: String,
     pub holds: Vec<Origin>,
     pub decision: bool,
+    pub closed: Option<Arc<Closing>>,
     pub result: Result<(), String>,
 }
 

@@ -3,6 +3,7 @@
 //! acknowledgement.
 
 use super::asks::{Ask, Asks, Done};
+use super::close_clock;
 use super::output::{Acked, Output, Pending};
 use super::PipelineError;
 use crate::bus::context::RebalanceContext;
@@ -492,7 +493,7 @@ impl State {
         let mut outputs = Vec::new();
         for i in 0..self.processors.len() {
             let closed = self.processors[i].close(watermark, now, &self.jobs);
-            self.take(i, closed, asks, &mut outputs);
+            self.take(i, closed, asks, &mut outputs, now);
         }
         outputs
     }
@@ -517,15 +518,24 @@ impl State {
         let mut outputs = Vec::new();
         for i in 0..self.processors.len() {
             let closed = self.processors[i].flush(now, &self.jobs);
-            self.take(i, closed, asks, &mut outputs);
+            self.take(i, closed, asks, &mut outputs, now);
         }
         outputs.extend(self.federation_flush());
         outputs
     }
 
-    /// Turns the closed windows of processor `i` into `outputs`, or queues them in `asks`.
-    fn take(&mut self, i: usize, closed: Vec<Closed>, asks: &mut Asks, outputs: &mut Vec<Output>) {
+    /// Turns the windows of processor `i` closed at `now` into `outputs`, or queues them in
+    /// `asks`.
+    fn take(
+        &mut self,
+        i: usize,
+        closed: Vec<Closed>,
+        asks: &mut Asks,
+        outputs: &mut Vec<Output>,
+        now: Instant,
+    ) {
         for closed in closed {
+            let first = outputs.len();
             match closed {
                 Closed::Ready { decisions } => {
                     let fresh = |d: &Decision| {
@@ -558,6 +568,7 @@ impl State {
                             request,
                             origins,
                             revision,
+                            closed_at: now,
                         });
                     } else {
                         self.processors[i].prepare(&mut request);
@@ -566,6 +577,7 @@ impl State {
                     }
                 }
             }
+            close_clock::stamp(&mut outputs[first..], now);
         }
     }
 
@@ -583,7 +595,7 @@ impl State {
             self.processors[p].prepare(&mut ask.request);
             let request: Arc<EngineRequest> = Arc::from(ask.request);
             let answer = self.answerer.ask(request.clone());
-            let (origins, revision) = (ask.origins, ask.revision);
+            let (origins, revision, closed_at) = (ask.origins, ask.revision, ask.closed_at);
             asks.sent(p);
             asks.in_flight.push_back(Box::pin(async move {
                 Done {
@@ -591,6 +603,7 @@ impl State {
                     request,
                     origins,
                     revision,
+                    closed_at,
                     answered: answer.await,
                 }
             }));
@@ -605,13 +618,15 @@ impl State {
         for o in &done.origins {
             self.ledger.release(o.partition, o.offset);
         }
-        self.answered(
+        let mut outputs = self.answered(
             done.processor,
             &done.request,
             &done.origins,
             done.revision,
             done.answered,
-        )
+        );
+        close_clock::stamp(&mut outputs, done.closed_at);
+        outputs
     }
 
     /// Turns one answered window of processor `i` into decisions, gates them, and audits each;
@@ -772,6 +787,7 @@ impl State {
             payload,
             holds: origins.to_vec(),
             decision: false,
+            closed: None,
         })
     }
 
@@ -832,6 +848,7 @@ impl State {
             payload,
             holds: origins.to_vec(),
             decision: false,
+            closed: None,
         }
     }
 
@@ -844,6 +861,7 @@ impl State {
                 payload,
                 holds: holds.to_vec(),
                 decision: true,
+                closed: None,
             }),
             Err(error) => {
                 tracing::error!(%error, "decision not encodable; dropped");
@@ -891,6 +909,7 @@ impl State {
             payload,
             holds: vec![origin],
             decision: false,
+            closed: None,
         }
     }
 
@@ -938,6 +957,7 @@ impl State {
             payload,
             holds: vec![origin],
             decision: false,
+            closed: None,
         }
     }
 
@@ -974,7 +994,7 @@ impl State {
             if output.decision {
                 Stats::bump(&self.stats.decisions_out);
             }
-            let (holds, decision) = (output.holds, output.decision);
+            let (holds, decision, closed) = (output.holds, output.decision, output.closed);
             pending.push(Box::pin(async move {
                 let result = match delivery.await {
                     Ok(Ok(_)) => Ok(()),
@@ -985,6 +1005,7 @@ impl State {
                     topic,
                     holds,
                     decision,
+                    closed,
                     result,
                 }
             }));
@@ -1007,6 +1028,7 @@ impl State {
         if acked.decision {
             Stats::bump(&self.stats.decisions_acked);
         }
+        close_clock::acknowledged(&self.stats, acked.closed);
         Ok(())
     }
 

@@ -173,6 +173,7 @@ impl State {
                 payload,
                 holds: holds.to_vec(),
                 decision: false,
+                closed: None,
             }),
             Err(error) => {
                 tracing::error!(%error, role = role.as_str(), "event not encodable; dropped");
