@@ -278,9 +278,13 @@ fn observe(config: &AnomalyConfig, state: &mut MetricBaseline, value: f64) -> St
 
     // Learning, robust: clipped residuals.
     state.short = short;
+    // A plain mean and variance until there are 1 / LONG_WEIGHT raw scores, so a young
+    // history is not biased towards 0.
+    let scored = state.seen - PLAIN_SAMPLES.min(config.warmup_samples).max(1) + 1;
+    let w = LONG_WEIGHT.max(1.0 / f64::from(scored));
     let dl = raw - state.long_mean;
-    state.long_mean += LONG_WEIGHT * dl;
-    state.long_var = (1.0 - LONG_WEIGHT) * (state.long_var + LONG_WEIGHT * dl * dl);
+    state.long_mean += w * dl;
+    state.long_var = (1.0 - w) * (state.long_var + w * dl * dl);
     let clip = CLIP * spread;
     state.level += config.baseline_alpha * dev.clamp(-clip, clip);
     state.spread += SPREAD_WEIGHT * (dev.abs().min(clip) - state.spread);
