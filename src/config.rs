@@ -341,7 +341,7 @@ impl Default for AnomalyConfig {
             interval: Duration::from_secs(120),
             threshold: 0.75,
             z_threshold: 8.0,
-            warmup_samples: 30,
+            warmup_samples: 100,
             confirm_samples: 6,
             holdoff_samples: 300,
             baseline_alpha: 0.1,
