@@ -326,12 +326,14 @@ fn spread_of(state: &MetricBaseline) -> f64 {
     state.spread.max(range_floor).max(tiny)
 }
 
-/// Whether `value` lies beyond the range seen so far by more than [`RANGE_MARGIN`] of it; a
-/// metric that never moved has no range to leave (its first change is judged by stage 2).
+/// Whether `value` lies beyond the range seen so far by more than [`RANGE_MARGIN`] of it.
 fn new_range(state: &MetricBaseline, value: f64) -> bool {
     let span = state.high - state.low;
     let margin = RANGE_MARGIN * span;
-    span > 0.0 && (value > state.high + margin || value < state.low - margin)
+    // A metric that has only ever been 0 (an idle queue, no errors) leaving 0 is use, not a
+    // new range; one stuck at another value that moves is.
+    let idle = span == 0.0 && state.level == 0.0;
+    !idle && (value > state.high + margin || value < state.low - margin)
 }
 
 /// The likelihood stage's score of a short mean `k` long-run standard deviations above the
