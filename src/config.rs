@@ -373,16 +373,19 @@ pub struct AnomalyConfig {
     /// Window size (tumbling).
     #[serde(with = "humantime_serde")]
     pub interval: Duration,
-    /// Deviation, in robust standard deviations, a sample needs to be anomalous.
+    /// Score (0..1) at or above which a sample alarms; the same number `replay --labels`
+    /// scores detections at unless `--threshold` is given.
+    pub threshold: f64,
+    /// Deviation, in robust standard deviations, at which a sample's raw score is full (1).
     pub z_threshold: f64,
     /// Samples per metric the detector learns from before it may alarm.
     pub warmup_samples: u32,
-    /// Consecutive anomalous samples after which a deviation is taken as the new level.
+    /// Consecutive deviant samples on one side after which the last of them is the new level.
     pub confirm_samples: u32,
-    /// After an alarm on a metric, further alarms on it are suppressed this long (event time).
-    #[serde(with = "humantime_serde")]
-    pub suppression: Duration,
-    /// Weight of a new sample in the baseline (exponential smoothing), 0..1.
+    /// After an alarm on a metric, its next this many samples score 0 (one alarm per
+    /// incident).
+    pub holdoff_samples: u32,
+    /// Weight of a new (clipped) residual in the level, 0..1.
     pub baseline_alpha: f64,
     /// A node whose last sample is this far behind the watermark (or, when the watermark
     /// stalls, this long plus `windows.max_wait` ago on the wall clock) is reported silent.
@@ -394,10 +397,11 @@ impl Default for AnomalyConfig {
     fn default() -> Self {
         AnomalyConfig {
             interval: Duration::from_secs(120),
-            z_threshold: 6.0,
-            warmup_samples: 6,
-            confirm_samples: 3,
-            suppression: Duration::from_secs(300),
+            threshold: 0.75,
+            z_threshold: 8.0,
+            warmup_samples: 100,
+            confirm_samples: 6,
+            holdoff_samples: 300,
             baseline_alpha: 0.1,
             silence_after: Duration::from_secs(300),
         }
@@ -650,6 +654,9 @@ impl Config {
         }
         if !(self.anomaly.z_threshold.is_finite() && self.anomaly.z_threshold > 0.0) {
             return Err(invalid("anomaly.z_threshold", "must be a positive number"));
+        }
+        if !(self.anomaly.threshold > 0.0 && self.anomaly.threshold <= 1.0) {
+            return Err(invalid("anomaly.threshold", "must be in (0, 1]"));
         }
         if !(self.anomaly.baseline_alpha > 0.0 && self.anomaly.baseline_alpha < 1.0) {
             return Err(invalid("anomaly.baseline_alpha", "must be in (0, 1)"));

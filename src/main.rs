@@ -177,10 +177,10 @@ struct ScoringArgs {
     /// CSV, chosen by extension; scores every node's samples against them.
     #[arg(long)]
     labels: Option<PathBuf>,
-    /// Score at or above which a sample counts as a detection (0.5 = the detector's alarm
-    /// point).
-    #[arg(long, default_value_t = 0.5)]
-    threshold: f64,
+    /// Score at or above which a sample counts as a detection; the configuration's
+    /// `anomaly.threshold` (the detector's alarm point) when absent.
+    #[arg(long)]
+    threshold: Option<f64>,
     /// Write every sample's anomaly score to `<out>/anomaly_scores.csv`.
     #[arg(long)]
     export_scores: bool,
@@ -730,15 +730,13 @@ fn evaluations(
         observers.evaluations.push(Box::new(baseline));
     }
     if let Some(path) = &scoring.labels {
-        anyhow::ensure!(
-            scoring.threshold.is_finite(),
-            "--threshold must be a finite number"
-        );
+        let threshold = scoring.threshold.unwrap_or(config.anomaly.threshold);
+        anyhow::ensure!(threshold.is_finite(), "--threshold must be a finite number");
         let labels = LabelSet::load(path)?;
         labels.check_series(sources.series.iter().map(|s| s.mapping.node_id.as_str()))?;
         observers
             .evaluations
-            .push(Box::new(LabelsEvaluation::new(labels, scoring.threshold)));
+            .push(Box::new(LabelsEvaluation::new(labels, threshold)));
     }
     if config.processors.enable_prediction {
         observers.evaluations.push(Box::new(

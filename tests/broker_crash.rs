@@ -34,7 +34,7 @@ fn simulation() -> Simulator {
         seed: 21,
         job_interarrival: Some(Duration::from_secs(120)),
         incidents: [
-            "spike:cluster-0/node-01:12m5s",
+            "spike:cluster-0/node-01:18m5s",
             "level_shift:cluster-1/node-02:33m35s",
             "spike:cluster-1/node-00:51m15s",
             "spike:cluster-0/node-02:72m25s",

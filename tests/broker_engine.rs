@@ -35,7 +35,7 @@ fn simulation() -> Simulator {
         seed: 21,
         job_interarrival: Some(Duration::from_secs(45)),
         incidents: [
-            "spike:cluster-0/node-01:12m5s",
+            "spike:cluster-0/node-01:18m5s",
             "level_shift:cluster-1/node-02:40m35s",
         ]
         .iter()

@@ -30,7 +30,7 @@ async fn simulated_incidents_become_one_anomaly_each_on_the_right_node_and_windo
         seed: 11,
         job_interarrival: Some(Duration::from_secs(60)),
         incidents: vec![
-            Incident::parse("spike:cluster-0/node-01:10m5s").unwrap(),
+            Incident::parse("spike:cluster-0/node-01:18m5s").unwrap(),
             Incident::parse("level_shift:cluster-1/node-02:20m35s").unwrap(),
             Incident::parse("spike:cluster-1/node-03:30m15s:cpu:0.45").unwrap(),
         ],
@@ -97,7 +97,7 @@ async fn simulated_incidents_become_one_anomaly_each_on_the_right_node_and_windo
     assert_eq!(
         found,
         vec![
-            ("cluster-0/node-01", at(10), at(12), AnomalyType::Spike),
+            ("cluster-0/node-01", at(18), at(20), AnomalyType::Spike),
             ("cluster-1/node-02", at(20), at(22), AnomalyType::LevelShift),
             ("cluster-1/node-03", at(30), at(32), AnomalyType::Spike),
         ]

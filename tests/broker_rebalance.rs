@@ -31,7 +31,7 @@ fn simulation() -> Simulator {
         seed: 33,
         job_interarrival: Some(Duration::from_secs(120)),
         incidents: [
-            "spike:cluster-0/node-03:14m5s",
+            "spike:cluster-0/node-03:18m5s",
             "spike:cluster-1/node-01:62m25s",
         ]
         .iter()

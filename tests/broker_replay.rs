@@ -40,7 +40,7 @@ fn simulation() -> Simulator {
         seed: 45,
         job_interarrival: Some(Duration::from_secs(60)),
         incidents: [
-            "spike:cluster-0/node-01:14m5s",
+            "spike:cluster-0/node-01:18m5s",
             "level_shift:cluster-1/node-02:38m35s",
         ]
         .iter()

@@ -110,9 +110,9 @@ async fn simulate_then_run_finds_the_ground_truth_and_stops_on_sigterm() {
         .args(["--start", "2026-05-01T00:00:00Z", "--seed", "5"])
         .args([
             "--incident",
-            "spike:cluster-0/node-03:8m15s",
+            "spike:cluster-0/node-03:18m15s",
             "--incident",
-            "level_shift:cluster-0/node-00:16m45s:cpu:0.35",
+            "level_shift:cluster-0/node-00:22m45s:cpu:0.35",
         ])
         .args(["--bootstrap-servers", &config.kafka.bootstrap_servers])
         .args(["--topic-prefix", &config.kafka.topic_prefix, "--truth"])

@@ -74,7 +74,8 @@ fn a_nab_series_is_scored_against_its_windows_and_every_sample_score_is_exported
     assert!(stderr.contains("labels: 1 series"), "{stderr}");
 
     let labels = &evaluation(&out)["labels"];
-    assert_eq!(labels["threshold"].as_f64(), Some(0.5));
+    // The configuration's anomaly.threshold, the detector's alarm point.
+    assert_eq!(labels["threshold"].as_f64(), Some(0.75));
     assert_eq!(labels["series"].as_u64(), Some(1));
     // windows.json gives this series two windows.
     assert_eq!(labels["windows"].as_u64(), Some(2));
@@ -243,4 +244,49 @@ fn a_default_replay_scores_its_forecasts_and_scaling_decisions() {
             "{c}"
         );
     }
+}
+
+/// A quality regression guard, not a timing: four nab-dev series (ELB requests, RDS CPU,
+/// network in, a daily pattern with a jump) replayed through the command line as `run` would
+/// judge them, scored with the NAB standard profile at the configured threshold. Measured
+/// 91.1 when written (docs/quality.md); the floor leaves room for small changes only.
+#[test]
+fn the_detector_keeps_its_measured_quality_on_four_nab_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let config = anomaly_only(dir.path());
+    let windows = nab("windows.json");
+    let mut args: Vec<std::ffi::OsString> = Vec::new();
+    for file in [
+        "realAWSCloudwatch/elb_request_count_8c0756.csv",
+        "realAWSCloudwatch/rds_cpu_utilization_e47b3b.csv",
+        "realAWSCloudwatch/ec2_network_in_5abac7.csv",
+        "artificialWithAnomaly/art_daily_jumpsup.csv",
+    ] {
+        args.push("--series".into());
+        args.push(nab(file).into());
+    }
+    for flag in [
+        "--series-metric",
+        "throughput_ops",
+        "--series-divisor",
+        "1",
+        "--labels",
+    ] {
+        args.push(flag.into());
+    }
+    args.push(windows.into());
+    args.push("--config".into());
+    args.push(config.into());
+    args.push("--out".into());
+    args.push(out.clone().into());
+    let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let (ok, stderr) = replay(&refs);
+    assert!(ok, "{stderr}");
+    let labels = &evaluation(&out)["labels"];
+    assert_eq!(labels["windows"].as_u64(), Some(7), "{labels}");
+    let standard = labels["profiles"]["standard"]["normalized"]
+        .as_f64()
+        .unwrap();
+    assert!(standard >= 80.0, "standard score {standard}: {labels}");
 }

@@ -60,7 +60,7 @@ fn each_spike_and_level_shift_gives_one_anomaly_in_its_window() {
         let found = simulate(
             seed,
             &[
-                "spike:cluster-0/node-01:10m5s",
+                "spike:cluster-0/node-01:18m5s",
                 "level_shift:cluster-1/node-02:20m35s:cpu:0.3",
             ],
         );
@@ -78,7 +78,7 @@ fn each_spike_and_level_shift_gives_one_anomaly_in_its_window() {
         assert_eq!(
             summary,
             vec![
-                ("cluster-0/node-01".to_string(), at(10), AnomalyType::Spike),
+                ("cluster-0/node-01".to_string(), at(18), AnomalyType::Spike),
                 (
                     "cluster-1/node-02".to_string(),
                     at(20),

@@ -152,7 +152,7 @@ fn doc_requests() -> Vec<EngineRequest> {
         EngineRequest::Performance(performance_request()),
         EngineRequest::Workload(workload_request()),
         EngineRequest::Prediction(prediction_request()),
-        EngineRequest::Anomaly(anomaly_request(6, |i| [0.4, 0.42, 0.41][i as usize % 3])),
+        EngineRequest::Anomaly(anomaly_request(120, |i| [0.4, 0.42, 0.41][i as usize % 3])),
         EngineRequest::Scaling(scaling_request()),
     ]
 }
