@@ -391,6 +391,11 @@ pub struct AnomalyConfig {
     /// stalls, this long plus `windows.max_wait` ago on the wall clock) is reported silent.
     #[serde(with = "humantime_serde")]
     pub silence_after: Duration,
+    /// Input history kept re-readable (uncommitted) so that a restart or a partition move
+    /// re-reads enough samples to warm the detector up again; it should cover
+    /// `warmup_samples` at the producers' sampling period. "0s" keeps none.
+    #[serde(with = "humantime_serde")]
+    pub relearn_history: Duration,
 }
 
 impl Default for AnomalyConfig {
@@ -404,6 +409,7 @@ impl Default for AnomalyConfig {
             holdoff_samples: 300,
             baseline_alpha: 0.1,
             silence_after: Duration::from_secs(300),
+            relearn_history: Duration::from_secs(20 * 60),
         }
     }
 }

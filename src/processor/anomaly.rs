@@ -73,6 +73,8 @@ pub struct AnomalyProcessor {
     /// Per-sample scores of first emissions, kept only once [`Processor::keep_scores`] was
     /// called (replay evaluations) and handed over by [`Processor::take_scores`].
     scores: Option<Vec<SampleScore>>,
+    /// Offsets held so a restart re-reads enough to warm the detector up again.
+    relearn: super::relearn::RelearnHistory,
 }
 
 /// The search for silent nodes walks every node, so it runs when the watermark has moved a
@@ -96,6 +98,9 @@ impl AnomalyProcessor {
             partition_time: HashMap::new(),
             silence_checked: None,
             scores: None,
+            relearn: super::relearn::RelearnHistory::new(
+                config.anomaly.relearn_history.as_millis() as i64,
+            ),
         }
     }
 
@@ -251,6 +256,9 @@ impl Processor for AnomalyProcessor {
         let recorded = self
             .store
             .record(&key, ts, origin, now, |samples| samples.push((ts, values)));
+        if let Some(o) = origin {
+            self.relearn.note(o.partition, ts, o.offset);
+        }
         if !matches!(recorded, Recorded::Refused | Recorded::Late) {
             let partition = origin.map(|o| o.partition);
             if let Some(p) = partition {
@@ -280,7 +288,9 @@ impl Processor for AnomalyProcessor {
     }
 
     fn held_offsets(&self) -> HashMap<PartitionId, i64> {
-        self.store.held_offsets()
+        let mut held = self.store.held_offsets();
+        super::merge_held(&mut held, self.relearn.held().collect());
+        held
     }
 
     fn drop_partition(&mut self, partition: PartitionId) -> usize {
@@ -296,6 +306,7 @@ impl Processor for AnomalyProcessor {
             self.baselines.remove(&key);
         }
         self.partition_time.remove(&partition);
+        self.relearn.forget(partition);
         self.store.drop_partition(partition)
     }
 

@@ -18,6 +18,7 @@ pub mod decide;
 pub mod jobs;
 pub mod performance;
 pub mod prediction;
+pub mod relearn;
 pub mod scaling;
 pub mod workload;
 
