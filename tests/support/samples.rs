@@ -41,10 +41,12 @@ pub fn node(cpu: f64, jobs: u32) -> NodeAggregate {
 pub fn requests() -> Vec<EngineRequest> {
     let config = AnomalyConfig::default();
     let mut baseline = NodeBaseline::default();
-    let warmup: Vec<_> = (0..30)
+    // Past the detector's warm-up, so the spike below can alarm.
+    let learned = i64::from(config.warmup_samples) + 30;
+    let warmup: Vec<_> = (0..learned)
         .map(|i| {
             let cpu = 0.4 + 0.01 * ((i * 7919 % 13) as f64 / 6.0 - 1.0);
-            (START_MS - (30 - i) * 10_000, values(cpu))
+            (START_MS - (learned - i) * 10_000, values(cpu))
         })
         .collect();
     detect(&config, &mut baseline, &warmup);
