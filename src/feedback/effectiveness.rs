@@ -6,7 +6,7 @@
 //!
 //! | decision | target metric | better when |
 //! | --- | --- | --- |
-//! | load balancing, migration, scaling decision `migrate` | `cpu_util_max` (hottest node) | lower |
+//! | load balancing, migration, scaling `migrate` | `cpu_util_max` (hottest node) | lower |
 //! | resource allocation | `queued_jobs` | lower |
 //! | energy optimisation, scale in or down, consolidate | `energy_watts` | lower |
 //! | scaling recommendation, scale out or up, cross-cluster move | `cpu_util` | lower |
