@@ -153,7 +153,11 @@ impl State {
     }
 
     /// Tells the watermarks whether input is paused: a paused partition is silent, not idle.
+    /// Called on every pass of the loop: it reads the clock only when the state changes.
     pub fn input_paused(&mut self, paused: bool) {
+        if paused == self.watermarks.is_paused() {
+            return;
+        }
         let now = Instant::now();
         if paused {
             self.watermarks.pause(now);

@@ -60,6 +60,11 @@ impl Watermarks {
         self.paused_at.get_or_insert(now);
     }
 
+    /// Whether the idle clocks are stopped (input paused).
+    pub fn is_paused(&self) -> bool {
+        self.paused_at.is_some()
+    }
+
     /// Restarts the idle clocks at `now`, excusing the time spent paused.
     pub fn resume(&mut self, now: Instant) {
         if let Some(at) = self.paused_at.take() {

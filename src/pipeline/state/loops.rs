@@ -138,15 +138,14 @@ impl State {
     fn federation_outputs(&mut self, closed: Vec<Closed>) -> Vec<Output> {
         let mut outputs = Vec::new();
         for c in closed {
+            // A window without a move has nothing to gate or audit.
+            let Some(window) = c.decisions.first().map(|d| d.header().window) else {
+                continue;
+            };
             let ids: Vec<&str> = c.decisions.iter().map(|d| d.header().id.as_str()).collect();
             let provenance = Provenance {
                 engine: "builtin",
-                request_digest: event::output::decision_id("federation", &ids.join(","), &{
-                    match c.decisions.first() {
-                        Some(d) => d.header().window,
-                        None => continue,
-                    }
-                }),
+                request_digest: event::output::decision_id("federation", &ids.join(","), &window),
                 latency: std::time::Duration::ZERO,
                 attempts: 0,
                 breaker: "none",
