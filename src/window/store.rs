@@ -6,8 +6,22 @@
 //! Until the window is purged (the watermark has passed its end plus the allowed lateness) and
 //! its results are acknowledged, those offsets must not be committed, so that a restart
 //! re-reads exactly what rebuilds every window that could still change.
+//!
+//! How it is laid out, and what that buys (measured in docs/benchmarks.md, "Optimisation"):
+//! the windows of a key live with the key in one hash map (foldhash), so an event costs one
+//! hash lookup and no key copy once its window exists. Ends are indexed by bucket: `pending`
+//! holds, per window end, the keys whose window ending then the watermark has not passed,
+//! `kept` those it has passed but that the allowed lateness still keeps. Firing and purging
+//! pop whole buckets from the front, revised windows are queued as they change, the held
+//! offsets are a per-partition multiset kept up to date as windows open and leave, and the
+//! wall-clock search walks each pending bucket from a cursor in opening order. None of these
+//! walks every open window, so the cost of an event does not grow with the number of keys (the
+//! earlier single `BTreeMap<(end, key)>` searched every window twice a second and on every
+//! commit tick, and stalled at a million nodes).
 
 use crate::window::{PartitionId, WindowSpec};
+use foldhash::{HashMap as FastMap, HashMapExt};
+use smallvec::SmallVec;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
 use std::time::Duration;
@@ -22,18 +36,55 @@ pub struct Origin {
     pub offset: i64,
 }
 
+/// A window's origins: one partition for a per-node window (no allocation), several for a
+/// per-cluster one.
+type Origins = SmallVec<[Origin; 1]>;
+
 /// A window still accepting events, fired or not.
 #[derive(Debug)]
 struct OpenWindow<A> {
-    start_ms: i64,
+    end_ms: i64,
     agg: A,
-    origins: Vec<Origin>,
+    origins: Origins,
     /// Wall-clock time of the window's first event, for the maximum wait.
     opened_at: Instant,
     /// Emissions so far; the next one carries this as its revision.
     emitted: u32,
     /// Changed since the last emission.
     dirty: bool,
+    /// The watermark has passed its end: it sits in `kept`, and a change queues a revision.
+    kept: bool,
+}
+
+/// A key's windows (a few: one per overlapping window of the spec, plus those kept for the
+/// allowed lateness) and the end of its latest emitted window.
+#[derive(Debug)]
+struct KeyState<A> {
+    windows: Vec<OpenWindow<A>>,
+    /// An event for a window of the key that ended here or earlier, and is no longer kept, is
+    /// late. Lateness is judged per key, not against the watermark, because the watermark moves
+    /// back when a partition with older data is assigned (a rebalance); that partition's keys
+    /// are then not late.
+    closed_through: i64,
+}
+
+impl<A> KeyState<A> {
+    fn position(&self, end_ms: i64) -> Option<usize> {
+        self.windows.iter().position(|w| w.end_ms == end_ms)
+    }
+
+    fn window_mut(&mut self, end_ms: i64) -> Option<&mut OpenWindow<A>> {
+        self.windows.iter_mut().find(|w| w.end_ms == end_ms)
+    }
+}
+
+/// Keys with a window ending at one time that the watermark has not passed, in the order the
+/// windows opened. An entry whose window has gone (dropped in a rebalance) is skipped.
+#[derive(Debug)]
+struct Bucket<K> {
+    keys: Vec<K>,
+    /// Entries before this one are no longer waiting on the wall clock.
+    wall_cursor: usize,
 }
 
 /// A window to answer: first emitted when the watermark passes its end (or its wall-clock wait
@@ -85,29 +136,87 @@ pub struct StoreLimits {
     pub max_keys: usize,
 }
 
-/// Windows of one processor, ordered by end so firing is a range walk.
+/// The offsets the kept windows hold: per partition, how many windows hold each offset.
+#[derive(Debug, Default)]
+struct HeldOffsets(HashMap<PartitionId, BTreeMap<i64, u32>>);
+
+impl HeldOffsets {
+    fn add(&mut self, origin: Origin) {
+        let offsets = self.0.entry(origin.partition).or_default();
+        *offsets.entry(origin.offset).or_insert(0) += 1;
+    }
+
+    fn remove(&mut self, origin: Origin) {
+        let Some(offsets) = self.0.get_mut(&origin.partition) else {
+            return;
+        };
+        if let Some(count) = offsets.get_mut(&origin.offset) {
+            *count -= 1;
+            if *count == 0 {
+                offsets.remove(&origin.offset);
+            }
+        }
+        if offsets.is_empty() {
+            self.0.remove(&origin.partition);
+        }
+    }
+
+    /// Adds `origin` to a window's `origins`, keeping the lowest offset per partition.
+    fn note(&mut self, origins: &mut Origins, origin: Origin) {
+        match origins.iter_mut().find(|o| o.partition == origin.partition) {
+            Some(o) if origin.offset < o.offset => {
+                self.remove(*o);
+                o.offset = origin.offset;
+                self.add(*o);
+            }
+            Some(_) => {}
+            None => {
+                origins.push(origin);
+                self.add(origin);
+            }
+        }
+    }
+
+    fn release(&mut self, origins: &[Origin]) {
+        for origin in origins {
+            self.remove(*origin);
+        }
+    }
+
+    fn lowest(&self) -> HashMap<PartitionId, i64> {
+        self.0
+            .iter()
+            .filter_map(|(p, offsets)| offsets.keys().next().map(|o| (*p, *o)))
+            .collect()
+    }
+}
+
+/// Windows of one processor, by key, with their ends indexed for firing in order.
 #[derive(Debug)]
 pub struct WindowStore<K, A> {
     spec: WindowSpec,
     limits: StoreLimits,
-    open: BTreeMap<(i64, K), OpenWindow<A>>,
-    windows_per_key: HashMap<K, u32>,
+    keys: FastMap<K, KeyState<A>>,
+    /// Keys with at least one window.
+    live_keys: usize,
+    /// Windows kept, open or emitted.
+    windows: usize,
+    pending: BTreeMap<i64, Bucket<K>>,
+    kept: BTreeMap<i64, Vec<K>>,
+    /// Windows in `kept` changed since their last emission.
+    revised: Vec<(i64, K)>,
+    held: HeldOffsets,
     watermark: Option<i64>,
-    /// Per key, the end of its latest emitted window: an event for a window of the key that
-    /// ended there or earlier, and is no longer kept, is late. Lateness is judged per key, not
-    /// against the watermark, because the watermark moves back when a partition with older
-    /// data is assigned (a rebalance); that partition's keys are then not late.
-    closed_through: HashMap<K, i64>,
-    /// Horizon at the last eviction from `closed_through`.
+    /// Horizon at the last eviction of forgotten keys.
     evicted_at: i64,
-    /// When the open windows were last searched for an expired wall-clock wait.
+    /// When the pending windows were last searched for an expired wall-clock wait.
     wall_checked_at: Option<Instant>,
 }
 
-/// How often, at most, [`WindowStore::take_closed`] searches every open window for one whose
-/// wall-clock wait has run out. Windows the watermark closes are found by walking only the
-/// front of the end-ordered map; the wall-clock search walks them all, so it runs this often
-/// rather than on every event (a wait may run out up to this much late).
+/// How often, at most, [`WindowStore::take_closed`] searches the pending windows for one whose
+/// wall-clock wait has run out (a wait may run out up to this much late). The search walks
+/// each pending bucket from where it stopped, in opening order, and stops at the first window
+/// still waiting: a window opened out of wall-clock order waits at most for the one before it.
 const WALL_CHECK_EVERY: Duration = Duration::from_millis(500);
 
 /// Events this far behind the watermark are late even for a key with no emitted window (a
@@ -120,10 +229,14 @@ impl<K: Ord + Hash + Clone, A: Default + Clone> WindowStore<K, A> {
         WindowStore {
             spec,
             limits,
-            open: BTreeMap::new(),
-            windows_per_key: HashMap::new(),
+            keys: FastMap::new(),
+            live_keys: 0,
+            windows: 0,
+            pending: BTreeMap::new(),
+            kept: BTreeMap::new(),
+            revised: Vec::new(),
+            held: HeldOffsets::default(),
             watermark: None,
-            closed_through: HashMap::new(),
             evicted_at: i64::MIN,
             wall_checked_at: None,
         }
@@ -148,56 +261,88 @@ impl<K: Ord + Hash + Clone, A: Default + Clone> WindowStore<K, A> {
         mut update: impl FnMut(&mut A),
     ) -> Recorded {
         let size = self.spec.size_ms();
-        let closed_through = self.closed_through.get(key).copied().unwrap_or(i64::MIN);
         let horizon = self
             .watermark
             .map_or(i64::MIN, |w| w.saturating_sub(LATE_HORIZON_MS));
-        let starts: Vec<i64> = self
+        let state = self.keys.get(key);
+        let closed_through = state.map_or(i64::MIN, |s| s.closed_through);
+        let live = state.is_some_and(|s| !s.windows.is_empty());
+        let ends: SmallVec<[i64; 4]> = self
             .spec
             .starts_for(ts_ms)
-            .filter(|start| {
-                let end = start + size;
-                self.open.contains_key(&(end, key.clone()))
+            .map(|start| start + size)
+            .filter(|&end| {
+                state.is_some_and(|s| s.position(end).is_some())
                     || (end > closed_through && end > horizon)
             })
             .collect();
-        if starts.is_empty() {
+        if ends.is_empty() {
             return Recorded::Late;
         }
-        if !self.windows_per_key.contains_key(key)
-            && self.windows_per_key.len() >= self.limits.max_keys
-        {
+        if !live && self.live_keys >= self.limits.max_keys {
             return Recorded::Refused;
         }
+        if !live {
+            self.live_keys += 1;
+        }
+        if state.is_none() {
+            self.keys.insert(
+                key.clone(),
+                KeyState {
+                    windows: Vec::new(),
+                    closed_through: i64::MIN,
+                },
+            );
+        }
+        let Some(state) = self.keys.get_mut(key) else {
+            return Recorded::Refused;
+        };
+        let count = ends.len();
         let mut revised = false;
-        for &start in &starts {
-            let window = self
-                .open
-                .entry((start + size, key.clone()))
-                .or_insert_with(|| {
-                    *self.windows_per_key.entry(key.clone()).or_insert(0) += 1;
-                    OpenWindow {
-                        start_ms: start,
-                        agg: A::default(),
-                        origins: Vec::new(),
-                        opened_at: now,
-                        emitted: 0,
-                        dirty: false,
-                    }
-                });
+        for end in ends {
+            let index = match state.position(end) {
+                Some(index) => index,
+                None => {
+                    let at = state.windows.partition_point(|w| w.end_ms < end);
+                    state.windows.insert(
+                        at,
+                        OpenWindow {
+                            end_ms: end,
+                            agg: A::default(),
+                            origins: Origins::new(),
+                            opened_at: now,
+                            emitted: 0,
+                            dirty: false,
+                            kept: false,
+                        },
+                    );
+                    self.windows += 1;
+                    self.pending
+                        .entry(end)
+                        .or_insert_with(|| Bucket {
+                            keys: Vec::new(),
+                            wall_cursor: 0,
+                        })
+                        .keys
+                        .push(key.clone());
+                    at
+                }
+            };
+            let window = &mut state.windows[index];
             update(&mut window.agg);
+            if window.kept && !window.dirty {
+                self.revised.push((end, key.clone()));
+            }
             window.dirty = true;
             revised |= window.emitted > 0;
             if let Some(origin) = origin {
-                note_origin(&mut window.origins, origin);
+                self.held.note(&mut window.origins, origin);
             }
         }
         if revised {
             Recorded::Revised
         } else {
-            Recorded::Added {
-                windows: starts.len(),
-            }
+            Recorded::Added { windows: count }
         }
     }
 
@@ -211,16 +356,24 @@ impl<K: Ord + Hash + Clone, A: Default + Clone> WindowStore<K, A> {
         mut update: impl FnMut(&mut A),
     ) -> usize {
         let size = self.spec.size_ms();
+        let Some(state) = self.keys.get_mut(key) else {
+            return 0;
+        };
         let mut reached = 0;
         for start in self.spec.starts_for(ts_ms) {
-            if let Some(window) = self.open.get_mut(&(start + size, key.clone())) {
-                update(&mut window.agg);
-                window.dirty = true;
-                if let Some(origin) = origin {
-                    note_origin(&mut window.origins, origin);
-                }
-                reached += 1;
+            let end = start + size;
+            let Some(window) = state.window_mut(end) else {
+                continue;
+            };
+            update(&mut window.agg);
+            if window.kept && !window.dirty {
+                self.revised.push((end, key.clone()));
             }
+            window.dirty = true;
+            if let Some(origin) = origin {
+                self.held.note(&mut window.origins, origin);
+            }
+            reached += 1;
         }
         reached
     }
@@ -232,84 +385,157 @@ impl<K: Ord + Hash + Clone, A: Default + Clone> WindowStore<K, A> {
         let watermark = watermark_ms;
         self.watermark = Some(watermark);
         let purge_up_to = watermark.saturating_sub(self.lateness_ms());
-        let wait = self
-            .limits
-            .max_wait
-            .map(|w| w + Duration::from_millis(self.spec.size_ms() as u64));
 
-        // The watermark's windows are the front of the map; the rest only now and then.
-        let mut due: Vec<((i64, K), bool)> = self
-            .open
-            .iter()
-            .take_while(|((end, _), _)| *end <= watermark)
-            .filter(|(_, w)| w.dirty)
-            .map(|(id, _)| (id.clone(), false))
-            .collect();
-        let wall_check_due = self
-            .wall_checked_at
-            .is_none_or(|at| now.saturating_duration_since(at) >= WALL_CHECK_EVERY);
-        if let (Some(wait), true) = (wait, wall_check_due) {
-            self.wall_checked_at = Some(now);
-            due.extend(
-                self.open
-                    .iter()
-                    .skip_while(|((end, _), _)| *end <= watermark)
-                    .filter(|(_, w)| {
-                        w.dirty
-                            && w.emitted == 0
-                            && now.saturating_duration_since(w.opened_at) >= wait
-                    })
-                    .map(|(id, _)| (id.clone(), true)),
-            );
-        }
-
-        let mut closed = Vec::with_capacity(due.len());
-        for (id, by_wall_clock) in due {
-            let purge = id.0 <= purge_up_to;
-            let (revision, start_ms, agg, origins) = if purge {
-                let Some(w) = self.open.remove(&id) else {
-                    continue;
-                };
-                self.forget_window_of(&id.1);
-                (w.emitted, w.start_ms, w.agg, w.origins)
+        let mut due: Vec<(i64, K)> = Vec::new();
+        let revised = std::mem::take(&mut self.revised);
+        for (end, key) in revised {
+            if end <= watermark {
+                due.push((end, key));
             } else {
-                let Some(w) = self.open.get_mut(&id) else {
-                    continue;
-                };
+                self.revised.push((end, key));
+            }
+        }
+        self.fire_pending(watermark, &mut due);
+        due.sort_unstable();
+        let by_watermark = due.len();
+        self.search_wall_clock(now, &mut due);
+        due[by_watermark..].sort_unstable();
+
+        let size = self.spec.size_ms();
+        let mut closed = Vec::with_capacity(due.len());
+        for (i, (end, key)) in due.into_iter().enumerate() {
+            let Some(state) = self.keys.get_mut(&key) else {
+                continue;
+            };
+            let Some(index) = state.position(end) else {
+                continue;
+            };
+            if !state.windows[index].dirty {
+                continue;
+            }
+            let revision = state.windows[index].emitted;
+            let (agg, origins) = if end <= purge_up_to {
+                let w = state.windows.remove(index);
+                self.held.release(&w.origins);
+                self.windows -= 1;
+                if state.windows.is_empty() {
+                    self.live_keys -= 1;
+                }
+                (w.agg, w.origins)
+            } else {
+                let w = &mut state.windows[index];
                 w.dirty = false;
                 w.emitted += 1;
-                (w.emitted - 1, w.start_ms, w.agg.clone(), w.origins.clone())
+                (w.agg.clone(), w.origins.clone())
             };
-            let through = self.closed_through.entry(id.1.clone()).or_insert(i64::MIN);
-            *through = (*through).max(id.0);
+            state.closed_through = state.closed_through.max(end);
             closed.push(ClosedWindow {
-                key: id.1,
-                start_ms,
-                end_ms: id.0,
+                key,
+                start_ms: end - size,
+                end_ms: end,
                 agg,
-                origins,
+                origins: origins.into_vec(),
                 revision,
-                by_wall_clock,
+                by_wall_clock: i >= by_watermark,
             });
         }
 
-        // Emitted, unchanged windows past the lateness leave without another emission.
-        while let Some(entry) = self.open.first_entry() {
-            if entry.key().0 > purge_up_to {
+        self.purge(purge_up_to);
+        self.forget_old_keys(watermark);
+        closed
+    }
+
+    /// Moves the pending buckets the watermark has passed to `kept`, adding their windows that
+    /// changed since their last emission (all, unless the wall clock fired them) to `due`.
+    fn fire_pending(&mut self, watermark: i64, due: &mut Vec<(i64, K)>) {
+        while let Some(entry) = self.pending.first_entry() {
+            if *entry.key() > watermark {
                 break;
             }
-            let ((_, key), _) = entry.remove_entry();
-            self.forget_window_of(&key);
+            let (end, bucket) = entry.remove_entry();
+            let mut kept = Vec::with_capacity(bucket.keys.len());
+            for key in bucket.keys {
+                let Some(window) = self.keys.get_mut(&key).and_then(|s| s.window_mut(end)) else {
+                    continue;
+                };
+                if window.kept {
+                    continue;
+                }
+                window.kept = true;
+                if window.dirty {
+                    due.push((end, key.clone()));
+                }
+                kept.push(key);
+            }
+            self.kept.entry(end).or_default().extend(kept);
         }
+    }
 
-        // Keys whose last emission is beyond the horizon are covered by it; forget them now
-        // and then (not on every call: this walks every key).
+    /// Adds to `due` the pending windows never emitted whose wall-clock wait has run out, at
+    /// most every [`WALL_CHECK_EVERY`].
+    fn search_wall_clock(&mut self, now: Instant, due: &mut Vec<(i64, K)>) {
+        let Some(wait) = self.limits.max_wait else {
+            return;
+        };
+        let wait = wait + Duration::from_millis(self.spec.size_ms() as u64);
+        let check_due = self
+            .wall_checked_at
+            .is_none_or(|at| now.saturating_duration_since(at) >= WALL_CHECK_EVERY);
+        if !check_due {
+            return;
+        }
+        self.wall_checked_at = Some(now);
+        for (&end, bucket) in self.pending.iter_mut() {
+            while let Some(key) = bucket.keys.get(bucket.wall_cursor) {
+                let window = self.keys.get(key).and_then(|s| {
+                    let i = s.position(end)?;
+                    Some(&s.windows[i])
+                });
+                if let Some(w) = window.filter(|w| w.emitted == 0) {
+                    if now.saturating_duration_since(w.opened_at) < wait {
+                        break;
+                    }
+                    due.push((end, key.clone()));
+                }
+                bucket.wall_cursor += 1;
+            }
+        }
+    }
+
+    /// Removes the kept windows past the allowed lateness (emitted and unchanged: they leave
+    /// without another emission).
+    fn purge(&mut self, purge_up_to: i64) {
+        while let Some(entry) = self.kept.first_entry() {
+            if *entry.key() > purge_up_to {
+                break;
+            }
+            let (end, keys) = entry.remove_entry();
+            for key in keys {
+                let Some(state) = self.keys.get_mut(&key) else {
+                    continue;
+                };
+                let Some(index) = state.position(end) else {
+                    continue;
+                };
+                let w = state.windows.remove(index);
+                self.held.release(&w.origins);
+                self.windows -= 1;
+                if state.windows.is_empty() {
+                    self.live_keys -= 1;
+                }
+            }
+        }
+    }
+
+    /// Forgets keys without windows whose last emission is beyond the horizon (it covers them),
+    /// now and then: this walks every key.
+    fn forget_old_keys(&mut self, watermark: i64) {
         let horizon = watermark.saturating_sub(LATE_HORIZON_MS);
         if horizon > self.evicted_at.saturating_add(LATE_HORIZON_MS / 4) {
-            self.closed_through.retain(|_, end| *end >= horizon);
+            self.keys
+                .retain(|_, s| !s.windows.is_empty() || s.closed_through >= horizon);
             self.evicted_at = horizon;
         }
-        closed
     }
 
     /// Removes every window fed by `partition` (revoked in a rebalance; its new owner rebuilds
@@ -319,48 +545,41 @@ impl<K: Ord + Hash + Clone, A: Default + Clone> WindowStore<K, A> {
     }
 
     /// Removes every window `drop` selects (e.g. on partition revocation); returns how many.
+    /// Their entries in the end index are skipped when their bucket is reached.
     pub fn drop_where(&mut self, mut drop: impl FnMut(&K, &[Origin]) -> bool) -> usize {
-        let doomed: Vec<(i64, K)> = self
-            .open
-            .iter()
-            .filter(|((_, k), w)| drop(k, &w.origins))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for id in &doomed {
-            self.open.remove(id);
-            self.forget_window_of(&id.1);
+        let mut dropped = 0;
+        for (key, state) in self.keys.iter_mut() {
+            let had = !state.windows.is_empty();
+            let held = &mut self.held;
+            state.windows.retain(|w| {
+                let doomed = drop(key, &w.origins);
+                if doomed {
+                    held.release(&w.origins);
+                    dropped += 1;
+                }
+                !doomed
+            });
+            if had && state.windows.is_empty() {
+                self.live_keys -= 1;
+            }
         }
-        doomed.len()
+        self.windows -= dropped;
+        dropped
     }
 
     /// Number of keys with at least one window.
     pub fn open_keys(&self) -> usize {
-        self.windows_per_key.len()
+        self.live_keys
     }
 
     /// Number of windows kept (open, or emitted and within the allowed lateness).
     pub fn open_windows(&self) -> usize {
-        self.open.len()
+        self.windows
     }
 
     /// Lowest offset held by a kept window on each partition.
     pub fn held_offsets(&self) -> HashMap<PartitionId, i64> {
-        let mut held: HashMap<PartitionId, i64> = HashMap::new();
-        for origin in self.open.values().flat_map(|w| &w.origins) {
-            held.entry(origin.partition)
-                .and_modify(|o| *o = (*o).min(origin.offset))
-                .or_insert(origin.offset);
-        }
-        held
-    }
-
-    fn forget_window_of(&mut self, key: &K) {
-        if let Some(count) = self.windows_per_key.get_mut(key) {
-            *count -= 1;
-            if *count == 0 {
-                self.windows_per_key.remove(key);
-            }
-        }
+        self.held.lowest()
     }
 }
 
@@ -533,5 +752,68 @@ mod tests {
         // When the watermark finally passes, it leaves without a second emission.
         assert!(s.take_closed(60_000, Instant::now()).is_empty());
         assert_eq!(s.open_windows(), 0);
+    }
+
+    #[test]
+    fn held_offsets_follow_windows_as_they_open_and_leave() {
+        let mut s = store(limits(10, 0, None));
+        s.record(&"a", 10_000, origin(4), now(), |_| {});
+        s.record(&"b", 20_000, origin(2), now(), |_| {});
+        s.record(&"a", 70_000, origin(7), now(), |_| {});
+        // The lowest offset of any window, and a lower one for a window already holding one.
+        assert_eq!(s.held_offsets()[&P], 2);
+        s.record(&"a", 15_000, origin(1), now(), |_| {});
+        assert_eq!(s.held_offsets()[&P], 1);
+        // Once the first windows leave, only the third holds.
+        s.take_closed(60_000, now());
+        assert_eq!(s.held_offsets()[&P], 7);
+        s.take_closed(120_000, now());
+        assert!(s.held_offsets().is_empty());
+        assert_eq!((s.open_windows(), s.open_keys()), (0, 0));
+    }
+
+    #[test]
+    fn a_dropped_partition_releases_its_windows_and_its_keys_reopen_them() {
+        let mut s = store(limits(10, 0, None));
+        let other = Origin {
+            partition: PartitionId {
+                topic: 0,
+                partition: 4,
+            },
+            offset: 9,
+        };
+        s.record(&"a", 10_000, origin(3), now(), |v| v.push(1));
+        s.record(&"b", 10_000, Some(other), now(), |v| v.push(2));
+        assert_eq!(s.drop_partition(P), 1);
+        assert_eq!((s.open_windows(), s.open_keys()), (1, 1));
+        assert_eq!(s.held_offsets().get(&P), None);
+        // The new owner's replay of "a" opens the window again; it fires once, rebuilt.
+        s.record(&"a", 10_000, origin(3), now(), |v| v.push(3));
+        let closed = s.take_closed(60_000, now());
+        let fired: Vec<_> = closed.iter().map(|w| (w.key, w.agg.clone())).collect();
+        assert_eq!(fired, vec![("a", vec![3]), ("b", vec![2])]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_wall_clock_fires_windows_in_opening_order_as_each_wait_runs_out() {
+        let mut s = store(limits(10, 0, Some(30)));
+        s.record(&"b", 10_000, None, Instant::now(), |_| {});
+        tokio::time::advance(Duration::from_secs(10)).await;
+        s.record(&"a", 20_000, None, Instant::now(), |_| {});
+        tokio::time::advance(Duration::from_secs(80)).await;
+        let first: Vec<_> = s
+            .take_closed(0, Instant::now())
+            .iter()
+            .map(|w| w.key)
+            .collect();
+        assert_eq!(first, vec!["b"]);
+        tokio::time::advance(Duration::from_secs(10)).await;
+        let second: Vec<_> = s
+            .take_closed(0, Instant::now())
+            .iter()
+            .map(|w| w.key)
+            .collect();
+        assert_eq!(second, vec!["a"]);
+        assert!(s.take_closed(0, Instant::now()).is_empty());
     }
 }
