@@ -174,8 +174,8 @@ fn sample(node: usize, i: usize, period_ms: i64) -> TelemetrySample {
     const BASE_MS: i64 = 1_769_932_800_000;
     let wobble = ((node * 31 + i * 17) % 100) as f64 / 1_000.0;
     TelemetrySample {
-        cluster_id: format!("cluster-{}", node % 10),
-        node_id: format!("node-{node:05}"),
+        cluster_id: format!("cluster-{}", node % 10).into(),
+        node_id: format!("node-{node:05}").into(),
         event_time: chrono::DateTime::from_timestamp_millis(BASE_MS + i as i64 * period_ms)
             .unwrap_or_default(),
         cpu_util: 0.40 + wobble,

@@ -231,8 +231,8 @@ async fn delete_topics(config: &Config) {
 fn sample(node: usize, i: usize, offset_ms: i64) -> TelemetrySample {
     let wobble = ((node * 31 + i * 17) % 100) as f64 / 1_000.0;
     TelemetrySample {
-        cluster_id: format!("cluster-{}", node % 10),
-        node_id: format!("node-{node:07}"),
+        cluster_id: format!("cluster-{}", node % 10).into(),
+        node_id: format!("node-{node:07}").into(),
         event_time: chrono::DateTime::from_timestamp_millis(BASE_MS + offset_ms)
             .unwrap_or_default(),
         cpu_util: 0.40 + wobble,
@@ -316,8 +316,8 @@ async fn fill_tail(
     let mut deliveries = Vec::new();
     for p in 0..partitions {
         let mut s = sample(0, 0, end_ms + TAIL_AFTER_MS);
-        s.cluster_id = "cluster-tail".to_owned();
-        s.node_id = format!("tail-{p}");
+        s.cluster_id = "cluster-tail".into();
+        s.node_id = format!("tail-{p}").into();
         let payload = event::encode(&s, Encoding::Json)?;
         let key = s.key();
         let record = FutureRecord::to(topic)

@@ -14,7 +14,7 @@ use std::time::Duration;
 fn good_sample(i: i64) -> Vec<u8> {
     let sample = TelemetrySample {
         cluster_id: "c1".into(),
-        node_id: format!("n{}", i % 3),
+        node_id: format!("n{}", i % 3).into(),
         event_time: chrono::DateTime::from_timestamp(1_770_000_000 + i * 10, 0).unwrap(),
         cpu_util: 0.4,
         memory_util: 0.5,

@@ -92,7 +92,7 @@ async fn disorder_within_the_bound_gives_the_reference_windows_and_late_samples_
     let mut counts: BTreeMap<(String, i64), u32> = BTreeMap::new();
     for s in &on_time {
         let start = window_start(s.event_time.timestamp_millis());
-        *counts.entry((s.cluster_id.clone(), start)).or_default() += 1;
+        *counts.entry((s.cluster_id.to_string(), start)).or_default() += 1;
     }
     let watermark = max_seen - DISORDER_MS;
     let closed_first = counts
@@ -145,7 +145,7 @@ async fn disorder_within_the_bound_gives_the_reference_windows_and_late_samples_
     let mut revisions: BTreeMap<(String, i64), u32> = BTreeMap::new();
     for s in &revising {
         let key = (
-            s.cluster_id.clone(),
+            s.cluster_id.to_string(),
             window_start(s.event_time.timestamp_millis()),
         );
         let end = key.1 + WINDOW_MS;

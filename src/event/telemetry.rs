@@ -4,14 +4,15 @@ use crate::event::error::{check, DecodeError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// One node's readings at one event time. Utilisations are fractions in 0..1, never percent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TelemetrySample {
     /// Cluster the node belongs to.
-    pub cluster_id: String,
+    pub cluster_id: Arc<str>,
     /// Node within the cluster; `(cluster_id, node_id)` is the partitioning key.
-    pub node_id: String,
+    pub node_id: Arc<str>,
     /// When the readings were taken, by the node's clock.
     #[serde(with = "crate::event::time::rfc3339")]
     pub event_time: DateTime<Utc>,

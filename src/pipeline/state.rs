@@ -283,7 +283,7 @@ impl State {
             .collect();
         let open_keys = self.processors.iter().map(|p| p.open_keys()).max();
         Stats::raise(&self.stats.peak_open_keys, open_keys.unwrap_or(0) as u64);
-        let scope = sample.key();
+        let scope = || sample.key();
         let outputs = recorded
             .into_iter()
             .filter_map(|(name, r)| self.outcome(name, r, &scope, sample.event_time, origin))
@@ -307,7 +307,7 @@ impl State {
             .iter_mut()
             .map(|p| (p.name(), p.on_job(job, Some(origin), now, &self.jobs)))
             .collect();
-        let scope = job.key();
+        let scope = || job.key();
         let outputs = recorded
             .into_iter()
             .filter_map(|(name, r)| self.outcome(name, r, &scope, job.event_time, origin))
@@ -322,7 +322,7 @@ impl State {
         &self,
         processor: &str,
         recorded: Recorded,
-        scope: &str,
+        scope: &dyn Fn() -> String,
         event_time: chrono::DateTime<chrono::Utc>,
         origin: Origin,
     ) -> Option<Output> {
@@ -343,7 +343,8 @@ impl State {
                 (AuditKind::KeyRefused, "open-key limit reached")
             }
         };
-        Some(self.audit_input(kind, processor, scope, event_time, origin, reason))
+        // The scope is built only here: it is a string per event otherwise.
+        Some(self.audit_input(kind, processor, &scope(), event_time, origin, reason))
     }
 
     fn not_taken(&self, processor: &str, reason: &str) {

@@ -25,6 +25,7 @@ use crate::processor::{Decision, Pending, Processor};
 use crate::replay::observer::SampleScore;
 use crate::window::{Origin, PartitionId, Recorded, WindowSpec, WindowStore};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -36,10 +37,10 @@ pub const SILENT_KIND: &str = "anomaly.node_silent";
 /// A node, the anomaly processor's key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NodeKey {
-    /// Cluster id.
-    pub cluster: String,
+    /// Cluster id (shared with the sample it came from: a clone is a reference count).
+    pub cluster: Arc<str>,
     /// Node id.
-    pub node: String,
+    pub node: Arc<str>,
 }
 
 /// A window's samples in compact form: event time and the metrics in [`Metric::ALL`] order.
@@ -122,8 +123,8 @@ impl AnomalyProcessor {
                     {
                         kept.extend(window.agg.iter().zip(window_scores).map(
                             |((ts, _), score)| SampleScore {
-                                cluster_id: window.key.cluster.clone(),
-                                node_id: window.key.node.clone(),
+                                cluster_id: window.key.cluster.to_string(),
+                                node_id: window.key.node.to_string(),
                                 event_ms: *ts,
                                 score,
                             },
@@ -138,8 +139,8 @@ impl AnomalyProcessor {
                 };
             out.push(Pending::Ask {
                 request: EngineRequest::Anomaly(AnomalyRequest {
-                    cluster_id: window.key.cluster.clone(),
-                    node_id: window.key.node.clone(),
+                    cluster_id: window.key.cluster.to_string(),
+                    node_id: window.key.node.to_string(),
                     window: bounds,
                     samples: window.agg,
                     baseline: Box::new(baseline_before),
@@ -154,8 +155,8 @@ impl AnomalyProcessor {
         self.before = self.before.split_off(&(
             keep_from,
             NodeKey {
-                cluster: String::new(),
-                node: String::new(),
+                cluster: "".into(),
+                node: "".into(),
             },
         ));
         out
@@ -226,7 +227,7 @@ fn silent_anomaly(key: &NodeKey, window: WindowBounds, last_ms: i64) -> Anomaly 
             Source::Builtin,
             reasons,
         ),
-        node_id: key.node.clone(),
+        node_id: key.node.to_string(),
         anomaly_type: AnomalyType::NodeSilent,
         severity: Severity::from_score(0.9),
         score: 0.9,

@@ -46,13 +46,13 @@ impl Processor for PerformanceProcessor {
     ) -> Recorded {
         let ts = sample.event_time.timestamp_millis();
         self.store
-            .record(&sample.cluster_id, ts, origin, now, |nodes| {
-                match nodes.get_mut(&sample.node_id) {
+            .record(&*sample.cluster_id, ts, origin, now, |nodes| {
+                match nodes.get_mut(&*sample.node_id) {
                     Some(agg) => agg.add(sample),
                     None => {
                         let mut agg = MeanAgg::default();
                         agg.add(sample);
-                        nodes.insert(sample.node_id.clone(), agg);
+                        nodes.insert(sample.node_id.to_string(), agg);
                     }
                 }
             })

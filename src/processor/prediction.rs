@@ -10,10 +10,11 @@ use crate::processor::jobs::JobTracker;
 use crate::processor::{Pending, Processor};
 use crate::window::{Origin, PartitionId, Recorded, WindowSpec, WindowStore};
 use std::collections::HashMap;
+use std::sync::Arc;
 use tokio::time::Instant;
 
 /// Cluster, and node (none for the cluster as a whole).
-type Key = (String, Option<String>);
+type Key = (Arc<str>, Option<Arc<str>>);
 
 /// Per-node and per-cluster windows and histories.
 #[derive(Debug)]
@@ -83,8 +84,8 @@ impl Processor for PredictionProcessor {
             for &resource in &self.resources {
                 out.push(Pending::Ask {
                     request: EngineRequest::Prediction(PredictionRequest {
-                        cluster_id: w.key.0.clone(),
-                        node_id: w.key.1.clone(),
+                        cluster_id: w.key.0.to_string(),
+                        node_id: w.key.1.as_deref().map(str::to_owned),
                         resource,
                         window,
                         history: points.iter().map(|p| p[resource.index()]).collect(),

@@ -103,20 +103,21 @@ impl Processor for ScalingProcessor {
     ) -> Recorded {
         let ts = sample.event_time.timestamp_millis();
         let metric = self.demand_metric;
-        self.store.record(&sample.cluster_id, ts, origin, now, |w| {
-            if !w.nodes.contains(&sample.node_id) {
-                w.nodes.insert(sample.node_id.clone());
-            }
-            w.cpu_sum.add(sample.cpu_util);
-            w.samples += 1;
-            let value = sample.metric(metric);
-            match w.demand.get_mut(&sample.node_id) {
-                Some(d) => *d = (d.0 + value, d.1 + 1),
-                None => {
-                    w.demand.insert(sample.node_id.clone(), (value, 1));
+        self.store
+            .record(&*sample.cluster_id, ts, origin, now, |w| {
+                if !w.nodes.contains(&*sample.node_id) {
+                    w.nodes.insert(sample.node_id.to_string());
                 }
-            }
-        })
+                w.cpu_sum.add(sample.cpu_util);
+                w.samples += 1;
+                let value = sample.metric(metric);
+                match w.demand.get_mut(&*sample.node_id) {
+                    Some(d) => *d = (d.0 + value, d.1 + 1),
+                    None => {
+                        w.demand.insert(sample.node_id.to_string(), (value, 1));
+                    }
+                }
+            })
     }
 
     fn close(&mut self, watermark_ms: i64, now: Instant, jobs: &JobTracker) -> Vec<Pending> {

@@ -18,6 +18,7 @@ use crate::processor::jobs::JobTracker;
 use crate::processor::{Pending, Processor};
 use crate::window::{Origin, PartitionId, Recorded, WindowSpec, WindowStore};
 use std::collections::HashMap;
+use std::sync::Arc;
 use tokio::time::Instant;
 
 /// What one cluster and job type did in a window.
@@ -43,7 +44,7 @@ type Key = (String, JobType);
 pub struct WorkloadProcessor {
     config: WorkloadConfig,
     store: WindowStore<Key, JobWindow>,
-    nodes: WindowStore<(String, String), NodeWindow>,
+    nodes: WindowStore<(Arc<str>, Arc<str>), NodeWindow>,
     history: HashMap<Key, History<u32>>,
 }
 
@@ -129,10 +130,10 @@ impl Processor for WorkloadProcessor {
         for n in self.nodes.take_closed(watermark_ms, now) {
             let ((cluster, node), start) = (n.key, n.start_ms);
             node_windows
-                .entry((cluster, start))
+                .entry((cluster.to_string(), start))
                 .or_default()
                 .push(ClosedNode {
-                    node,
+                    node: node.to_string(),
                     agg: n.agg,
                     origins: n.origins,
                 });

@@ -137,8 +137,11 @@ impl ForecastEvaluation {
         let start = ts.div_euclid(self.size_ms) * self.size_ms;
         let values = Metric::ALL.map(|m| sample.metric(m));
         let scopes = [
-            (sample.cluster_id.clone(), Some(sample.node_id.clone())),
-            (sample.cluster_id.clone(), None),
+            (
+                sample.cluster_id.to_string(),
+                Some(sample.node_id.to_string()),
+            ),
+            (sample.cluster_id.to_string(), None),
         ];
         for scope in scopes {
             let w = self

@@ -330,8 +330,8 @@ pub fn neutral_sample(
     event_time: DateTime<Utc>,
 ) -> TelemetrySample {
     TelemetrySample {
-        cluster_id: cluster_id.to_owned(),
-        node_id: node_id.to_owned(),
+        cluster_id: cluster_id.into(),
+        node_id: node_id.into(),
         event_time,
         cpu_util: 0.5,
         memory_util: 0.5,

@@ -209,11 +209,11 @@ impl ReplayObserver for ScalingEvaluation {
         let value = sample.metric(self.demand_metric) / self.config.capacity_per_replica;
         let nodes = self
             .cpu
-            .entry(sample.cluster_id)
+            .entry(sample.cluster_id.to_string())
             .or_default()
             .entry(minute)
             .or_default();
-        let cpu = nodes.entry(sample.node_id).or_default();
+        let cpu = nodes.entry(sample.node_id.to_string()).or_default();
         cpu.0 += value;
         cpu.1 += 1;
     }

@@ -215,8 +215,8 @@ impl SeriesData {
         self.nodes_seen.insert(key.clone());
         self.index.insert(key, self.nodes.len());
         let mut node = NodeSeries {
-            cluster_id: sample.cluster_id.clone(),
-            node_id: sample.node_id.clone(),
+            cluster_id: sample.cluster_id.to_string(),
+            node_id: sample.node_id.to_string(),
             buckets: Vec::new(),
             width: 1,
             spread: [Spread::default(); METRICS],

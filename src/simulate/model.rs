@@ -275,8 +275,8 @@ impl Simulator {
         let fraction = |m: Metric| values[m.index()].clamp(0.0, 1.0);
         let positive = |m: Metric| values[m.index()].max(0.0);
         Some(TelemetrySample {
-            cluster_id: cluster,
-            node_id: node,
+            cluster_id: cluster.into(),
+            node_id: node.into(),
             event_time: at,
             cpu_util: fraction(Metric::Cpu),
             memory_util: fraction(Metric::Memory),
