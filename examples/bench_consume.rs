@@ -170,13 +170,19 @@ async fn delete_topics(config: &Config) {
 
 /// One node's sample `i`: about 250 bytes of JSON.
 fn sample(node: usize, i: usize, period_ms: i64) -> TelemetrySample {
-    // 2026-02-01T08:00:00Z, aligned to every default window size.
-    const BASE_MS: i64 = 1_769_932_800_000;
+    // The start of the hour two days ago: aligned to every default window size, and recent
+    // enough that the topic's 7-day retention does not delete the records (their timestamp is
+    // the event time) while the benchmark runs.
+    static BASE: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    let base_ms = *BASE.get_or_init(|| {
+        let hour = 3_600_000;
+        (chrono::Utc::now().timestamp_millis() - 48 * hour).div_euclid(hour) * hour
+    });
     let wobble = ((node * 31 + i * 17) % 100) as f64 / 1_000.0;
     TelemetrySample {
         cluster_id: format!("cluster-{}", node % 10).into(),
         node_id: format!("node-{node:05}").into(),
-        event_time: chrono::DateTime::from_timestamp_millis(BASE_MS + i as i64 * period_ms)
+        event_time: chrono::DateTime::from_timestamp_millis(base_ms + i as i64 * period_ms)
             .unwrap_or_default(),
         cpu_util: 0.40 + wobble,
         memory_util: 0.55 + wobble,

@@ -32,8 +32,17 @@ use rdkafka::Message;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// 2026-02-01T08:00:00Z, aligned to every default window size.
-const BASE_MS: i64 = 1_769_932_800_000;
+/// Event time of the first round: the start of the hour two days before now, aligned to every
+/// default window size. Recent on purpose: the broker deletes records whose timestamp (set to
+/// the event time) is older than the topic's retention (7 days for telemetry), every 5
+/// minutes, and a fixed date in the past emptied the topic in the middle of a harness run.
+fn base_ms() -> i64 {
+    static BASE: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *BASE.get_or_init(|| {
+        let hour = 3_600_000;
+        (chrono::Utc::now().timestamp_millis() - 48 * hour).div_euclid(hour) * hour
+    })
+}
 /// How far past the last round the tail's samples are: beyond the longest default window
 /// (15 minutes) plus the out-of-orderness allowance.
 const TAIL_AFTER_MS: i64 = 2 * 3_600_000;
@@ -233,7 +242,7 @@ fn sample(node: usize, i: usize, offset_ms: i64) -> TelemetrySample {
     TelemetrySample {
         cluster_id: format!("cluster-{}", node % 10).into(),
         node_id: format!("node-{node:07}").into(),
-        event_time: chrono::DateTime::from_timestamp_millis(BASE_MS + offset_ms)
+        event_time: chrono::DateTime::from_timestamp_millis(base_ms() + offset_ms)
             .unwrap_or_default(),
         cpu_util: 0.40 + wobble,
         memory_util: 0.55 + wobble,

@@ -9,6 +9,13 @@
 //!
 //! The offsets that fed a window waiting here are held in the offset ledger until its
 //! decisions are handed to the producer, so nothing waiting for an answer is committed.
+//!
+//! The run loop also defers the built-in engine's windows ([`Asks::defer_builtin`]): aligned
+//! windows close together (every node's window at the same watermark step, about 50,000 at
+//! once in the benchmark), and answering them all before sending any output made every
+//! window of the step wait for the whole step, with every output of the step in memory. The
+//! loop answers [`BUILTIN_SLICE`] of them at a time, hands their outputs to the producer and
+//! takes the acknowledgements that came in before the next slice (docs/benchmarks.md).
 
 use crate::engine::fallback::Answered;
 use crate::engine::EngineRequest;
@@ -43,9 +50,17 @@ pub(super) struct Done {
     pub answered: Answered,
 }
 
+/// Built-in windows answered per pass of the run loop when deferred: a few milliseconds.
+pub(super) const BUILTIN_SLICE: usize = 256;
+
 /// Windows not yet sent, and the answers under way.
 #[derive(Default)]
 pub(super) struct Asks {
+    /// Whether built-in windows wait in [`Asks::builtin`] rather than being answered as they
+    /// close (the run loop; a replay answers them at once).
+    pub defer_builtin: bool,
+    /// Windows for the built-in engine, oldest first.
+    pub builtin: VecDeque<Ask>,
     /// Windows of processors that already have one out, oldest first.
     pub waiting: VecDeque<Ask>,
     /// Answers under way, in the order sent.
@@ -57,7 +72,7 @@ pub(super) struct Asks {
 impl Asks {
     /// Windows not yet answered, waiting or under way.
     pub fn unanswered(&self) -> usize {
-        self.waiting.len() + self.in_flight.len()
+        self.waiting.len() + self.in_flight.len() + self.builtin.len()
     }
 
     /// Counts a window of `processor` as under way.

@@ -213,7 +213,10 @@ pub async fn run(
     let answerer = answerer(&config)?;
     let mut state = State::new(config, catalogue, stats, answerer);
     let mut pending = Pending::new();
-    let mut asks = Asks::default();
+    let mut asks = Asks {
+        defer_builtin: true,
+        ..Asks::default()
+    };
     let mut tick = tokio::time::interval(state.config.processing.commit_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
@@ -260,6 +263,11 @@ pub async fn run(
                     }
                     None => state.commit(&consumer, CommitMode::Async),
                 }
+            }
+            // Closed windows before new input, a slice at a time, acknowledgements in between.
+            _ = std::future::ready(()), if !asks.builtin.is_empty() => {
+                let outputs = state.answer_deferred(&mut asks, asks::BUILTIN_SLICE);
+                state.send(&producer, &mut pending, outputs).await?;
             }
             // Polled even while paused, so rebalances are served and the member stays alive.
             message = consumer.recv() => {
@@ -315,6 +323,10 @@ async fn answer_all(
     producer: &FutureProducer,
     pending: &mut Pending,
 ) -> Result<(), PipelineError> {
+    while !asks.builtin.is_empty() {
+        let outputs = state.answer_deferred(asks, asks::BUILTIN_SLICE);
+        state.send(producer, pending, outputs).await?;
+    }
     state.dispatch(asks);
     while let Some(done) = asks.in_flight.next().await {
         let outputs = state.on_answer(asks, done);

@@ -564,11 +564,17 @@ impl State {
                         .windows_closed
                         .get_or_create(&vec![("processor", self.processors[i].name().to_owned())])
                         .inc();
-                    if self.answerer.is_remote() {
+                    let remote = self.answerer.is_remote();
+                    if remote || asks.defer_builtin {
                         for o in &origins {
                             self.ledger.hold(o.partition, o.offset);
                         }
-                        asks.waiting.push_back(Ask {
+                        let queue = if remote {
+                            &mut asks.waiting
+                        } else {
+                            &mut asks.builtin
+                        };
+                        queue.push_back(Ask {
                             processor: i,
                             request,
                             origins,
@@ -614,6 +620,27 @@ impl State {
             }));
         }
         asks.waiting = kept;
+    }
+
+    /// Answers up to `max` deferred built-in windows, oldest first, and releases the offsets
+    /// they held; their outputs hold them again until acknowledged.
+    pub fn answer_deferred(&mut self, asks: &mut Asks, max: usize) -> Vec<Output> {
+        let mut outputs = Vec::new();
+        for _ in 0..max {
+            let Some(mut ask) = asks.builtin.pop_front() else {
+                break;
+            };
+            for o in &ask.origins {
+                self.ledger.release(o.partition, o.offset);
+            }
+            let p = ask.processor;
+            self.processors[p].prepare(&mut ask.request);
+            let answered = self.answerer.answer_builtin(&ask.request);
+            let first = outputs.len();
+            outputs.extend(self.answered(p, &ask.request, &ask.origins, ask.revision, answered));
+            close_clock::stamp(&mut outputs[first..], ask.closed_at);
+        }
+        outputs
     }
 
     /// Turns a remote window's answer into outputs and releases the offsets it held; the
