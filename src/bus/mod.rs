@@ -42,9 +42,15 @@ pub fn consumer_config(kafka: &KafkaConfig, group_id: &str) -> ClientConfig {
 }
 
 /// An idempotent producer that waits for all in-sync replicas, so an acknowledged output is
-/// durable and a retried one is not duplicated by the producer itself.
+/// durable and a retried one is not duplicated by the producer itself. Batches are compressed
+/// with lz4 unless `kafka.client` says otherwise: the outputs are JSON (an audit record carries
+/// its window's whole request), and uncompressed they were 80 MB for the benchmark's 300,000
+/// events, which the broker then had to write before acknowledging (docs/benchmarks.md).
 pub fn producer_config(kafka: &KafkaConfig) -> ClientConfig {
     let mut config = base_client_config(kafka);
+    if !kafka.client.contains_key("compression.type") {
+        config.set("compression.type", "lz4");
+    }
     config
         .set("enable.idempotence", "true")
         .set("acks", "all")
