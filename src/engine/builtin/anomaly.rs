@@ -17,7 +17,9 @@
 //!    always noisy raises its own long-run mean and is not alarmed by its noise; a sustained
 //!    change in how surprising the samples are is.
 //! 3. **New range.** A sample outside the range seen so far (by more than [`RANGE_MARGIN`] of
-//!    the range) and at least [`RANGE_Z`] standard deviations from the level scores 1.
+//!    the range) and at least [`RANGE_Z`] standard deviations from the level scores 1; once the
+//!    metric has learned from [`SETTLED_SAMPLES`] samples, [`SETTLED_RANGE_Z`] is enough (the
+//!    strict distance keeps a young node, whose range is still growing, from alarming on use).
 //! 4. **Hold-off.** After a sample scores at or above `threshold` (the alarm), the metric's
 //!    next `holdoff_samples` scores are 0, so one incident is one alarm.
 //!
@@ -51,8 +53,9 @@ pub const SHORT_WEIGHT: f64 = 0.1;
 pub const LONG_WEIGHT: f64 = 0.001;
 /// The long-run standard deviation of raw scores is at least this.
 pub const LONG_SD_FLOOR: f64 = 0.05;
-/// A tail probability this small (or smaller) scores 1 in the likelihood stage.
-pub const TAIL_FULL: f64 = 1e-4;
+/// A tail probability this small (or smaller) scores 1 in the likelihood stage; the default
+/// threshold 0.75 is then a tail of about 5.6e-3.
+pub const TAIL_FULL: f64 = 1e-3;
 /// A sample more than this fraction of the range beyond it is a new range.
 pub const RANGE_MARGIN: f64 = 0.02;
 /// The first samples (at most `warmup_samples`) are learned plainly: a running mean and mean
@@ -61,6 +64,12 @@ pub const PLAIN_SAMPLES: u32 = 10;
 /// A new range counts only this many (robust) standard deviations from the level, so noise
 /// that only just widens a young range is not one.
 pub const RANGE_Z: f64 = 12.0;
+/// Samples after which a metric's range is settled and [`SETTLED_RANGE_Z`] replaces
+/// [`RANGE_Z`] (1000 samples: about 3.5 days at 5 minutes, 2.8 hours at 10 seconds).
+pub const SETTLED_SAMPLES: u32 = 1000;
+/// The distance from the level, in standard deviations, that makes a new range of a settled
+/// metric.
+pub const SETTLED_RANGE_Z: f64 = 6.0;
 /// Standard deviations per mean absolute deviation for normal data, `sqrt(pi / 2)`.
 const SD_PER_SPREAD: f64 = 1.253_314_137_315_500_3;
 
@@ -255,7 +264,12 @@ fn observe(config: &AnomalyConfig, state: &mut MetricBaseline, value: f64) -> St
     let sd = state.long_var.sqrt().max(LONG_SD_FLOOR);
     let mut score = likelihood_score((short - state.long_mean) / sd);
     // Stage 3: outside the range seen so far, and far from the level.
-    if z >= RANGE_Z && new_range(state, value) {
+    let range_z = if state.seen >= SETTLED_SAMPLES {
+        SETTLED_RANGE_Z
+    } else {
+        RANGE_Z
+    };
+    if z >= range_z && new_range(state, value) {
         score = 1.0;
     }
     // Until the warm-up is over the stages learn but do not score.
@@ -514,6 +528,26 @@ mod tests {
         assert!(inside[0] < config.threshold, "{inside:?}");
         let outside = run(&config, &mut b, &[(W, 0.62)]);
         assert_eq!(outside[0], 1.0);
+    }
+
+    #[test]
+    fn a_settled_metric_alarms_on_a_new_range_nearer_than_a_young_one_needs() {
+        let config = AnomalyConfig::default();
+        let settled = i64::from(SETTLED_SAMPLES) + 100;
+        let history: Vec<_> = (0..settled).map(|i| (i, noisy(i))).collect();
+        let mut old = NodeBaseline::default();
+        run(&config, &mut old, &history);
+        let mut young = NodeBaseline::default();
+        run(&config, &mut young, &history[..W as usize]);
+        // About 8 standard deviations above the level and beyond both ranges: between
+        // SETTLED_RANGE_Z and RANGE_Z.
+        let value = 0.45;
+        let m = &old.metrics[Metric::Cpu.index()];
+        let z = (value - m.level) / (SD_PER_SPREAD * spread_of(m));
+        assert!(z > SETTLED_RANGE_Z && z < RANGE_Z, "{z}");
+        assert_eq!(run(&config, &mut old, &[(settled, value)]), vec![1.0]);
+        let young_score = run(&config, &mut young, &[(W, value)])[0];
+        assert!(young_score < config.threshold, "{young_score}");
     }
 
     #[test]
