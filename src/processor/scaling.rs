@@ -9,8 +9,9 @@
 //! the current capacity is the target of the cluster's last decision, since the nodes that
 //! report need not be the replicas being scaled (a replayed demand series is one node); the
 //! nodes that reported stand in before the first decision. Per cluster, the state is two
-//! histories of `history_windows` numbers, the stabilisation window's desired capacities and
-//! the last target.
+//! histories of `history_windows` numbers, the desired capacities of the windows before this
+//! one within `scale_down_stabilisation` (with the deciding window they span it: 5 minutes
+//! of 1-minute windows keep 4) and the last target.
 
 use crate::config::{Config, ScalingConfig};
 use crate::engine::{EngineAnswer, EngineRequest, ScalingRequest};
@@ -80,12 +81,15 @@ impl ScalingProcessor {
         1 + startup.div_ceil(interval) as u32
     }
 
+    /// Earlier windows whose desired capacities a decision keeps to: the stabilisation
+    /// interval in windows, rounded up, less the deciding window itself.
     fn stabilisation_windows(&self) -> usize {
         let interval = self.config.interval.as_secs().max(1);
         self.config
             .scale_down_stabilisation
             .as_secs()
-            .div_ceil(interval) as usize
+            .div_ceil(interval)
+            .saturating_sub(1) as usize
     }
 }
 
@@ -214,5 +218,28 @@ impl Processor for ScalingProcessor {
 
     fn open_windows(&self) -> usize {
         self.store.open_windows()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn processor(interval_secs: u64, stabilisation_secs: u64) -> ScalingProcessor {
+        let mut config = Config::default();
+        config.scaling.interval = Duration::from_secs(interval_secs);
+        config.scaling.scale_down_stabilisation = Duration::from_secs(stabilisation_secs);
+        ScalingProcessor::new(&config)
+    }
+
+    #[test]
+    fn the_stabilisation_interval_counts_the_deciding_window() {
+        // 5 minutes of 1-minute windows: this one and the 4 before it.
+        assert_eq!(processor(60, 300).stabilisation_windows(), 4);
+        // A 5-minute window spans 5 minutes of stabilisation alone.
+        assert_eq!(processor(300, 300).stabilisation_windows(), 0);
+        // A part of a window counts as a whole one.
+        assert_eq!(processor(600, 1800).stabilisation_windows(), 2);
     }
 }

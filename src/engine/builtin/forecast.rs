@@ -11,10 +11,13 @@
 //! history (`prediction.history_windows` means of nine metrics, 72 bytes a window).
 //!
 //! Per horizon `h`, the model with the smallest mean absolute error over its recent errors is
-//! chosen (ties go to the simpler model, earlier in the candidate list). Its point forecast
-//! from the last point is the mean; the 80% interval runs from the 10% to the 90% quantile of
-//! its signed errors added to the mean, the 95% interval from 2.5% to 97.5% (split conformal
-//! intervals). With fewer than [`MIN_ERRORS`] errors at a horizon, the half-width is
+//! chosen (ties go to the simpler model, earlier in the candidate list). When the runner-up's
+//! error is within [`BLEND_WITHIN`] (5%) of it, the recent errors do not tell the two apart
+//! and the forecast is their blend, weighted by the inverse of their errors; the blend's
+//! signed errors are recomputed at the same origins. The point forecast from the last point
+//! is the mean; the 80% interval runs from the 10% to the 90% quantile of the (chosen or
+//! blended) signed errors added to the mean, the 95% interval from 2.5% to 97.5% (split
+//! conformal intervals). With fewer than [`MIN_ERRORS`] errors at a horizon, the half-width is
 //! `z × 1.25 × d × sqrt(h)`, with `d` the mean absolute one-step change of the history
 //! (1.25 × MAE approximates a normal standard deviation). Fractions (utilisations) are
 //! clamped to 0..1, other metrics to at least 0.
@@ -33,6 +36,8 @@ use crate::event::{HorizonForecast, Metric};
 pub const ERROR_ORIGINS: usize = 288;
 /// Errors needed before intervals come from their quantiles.
 pub const MIN_ERRORS: usize = 10;
+/// How much larger (relatively) the runner-up's recent error may be for it to be blended in.
+pub const BLEND_WITHIN: f64 = 0.05;
 /// Autocorrelation at one day's lag that turns the seasonal candidates on.
 pub const SEASONAL_ACF: f64 = 0.2;
 
@@ -51,8 +56,10 @@ pub struct StepForecast {
     pub lower_95: f64,
     /// Upper bound of the 95% interval.
     pub upper_95: f64,
-    /// The model chosen for this horizon.
+    /// The model chosen for this horizon (the better of the two when blended).
     pub model: ModelKind,
+    /// The runner-up blended in, when its recent error was within [`BLEND_WITHIN`].
+    pub partner: Option<ModelKind>,
     /// Its recent errors the choice and the intervals rest on.
     pub errors: usize,
 }
@@ -106,10 +113,26 @@ pub fn forecast_steps(
                         .collect()
                 })
                 .collect();
-            let best = choose(&errors);
-            let mean = forecasts[best][(last - first_origin) * steps.len() + j];
-            let (lower_80, upper_80, lower_95, upper_95) = if errors[best].len() >= MIN_ERRORS {
-                let mut e = errors[best].clone();
+            let blend = choose(&errors);
+            let (best, partner) = (blend[0].0, blend.get(1).map(|b| kinds[b.0]));
+            let at = |t: usize| -> f64 {
+                let i = (t - first_origin) * steps.len() + j;
+                blend.iter().map(|&(m, w)| w * forecasts[m][i]).sum()
+            };
+            let mean = at(last);
+            // The blend's own signed errors at the origins its models' errors came from.
+            let errors: Vec<f64> = if partner.is_some() {
+                let end = last.saturating_sub(h - 1).max(first_origin);
+                let start = end.saturating_sub(ERROR_ORIGINS).max(first_origin);
+                (start..end)
+                    .filter(|t| t + h <= last)
+                    .map(|t| history[t + h] - at(t))
+                    .collect()
+            } else {
+                errors[best].clone()
+            };
+            let (lower_80, upper_80, lower_95, upper_95) = if errors.len() >= MIN_ERRORS {
+                let mut e = errors.clone();
                 e.sort_by(f64::total_cmp);
                 (
                     mean + quantile(&e, 0.10).min(0.0),
@@ -134,29 +157,54 @@ pub fn forecast_steps(
                 lower_95,
                 upper_95,
                 model: kinds[best],
-                errors: errors[best].len(),
+                partner,
+                errors: errors.len(),
             }
         })
         .collect();
     Some(out)
 }
 
-/// The model with the smallest mean absolute error; the first one when none has errors.
-fn choose(errors: &[Vec<f64>]) -> usize {
-    let mae = |e: &Vec<f64>| {
-        if e.is_empty() {
-            f64::INFINITY
-        } else {
-            e.iter().map(|x| x.abs()).sum::<f64>() / e.len() as f64
-        }
-    };
+/// The models to forecast with and their weights, from each model's recent signed errors:
+/// the one with the smallest mean absolute error (the first one when none has errors), and
+/// beside it the runner-up when its error is within [`BLEND_WITHIN`] of the best's, the two
+/// weighted by the inverse of their errors.
+fn choose(errors: &[Vec<f64>]) -> Vec<(usize, f64)> {
+    let mae: Vec<f64> = errors
+        .iter()
+        .map(|e| {
+            if e.is_empty() {
+                f64::INFINITY
+            } else {
+                e.iter().map(|x| x.abs()).sum::<f64>() / e.len() as f64
+            }
+        })
+        .collect();
+    blend_weights(&mae)
+}
+
+/// [`choose`] from the models' mean absolute errors (ties go to the earlier model).
+pub fn blend_weights(mae: &[f64]) -> Vec<(usize, f64)> {
     let mut best = 0;
-    for (m, e) in errors.iter().enumerate().skip(1) {
-        if mae(e) < mae(&errors[best]) {
+    for m in 1..mae.len() {
+        if mae[m] < mae[best] {
             best = m;
         }
     }
-    best
+    let runner_up = (0..mae.len())
+        .filter(|&m| m != best)
+        .min_by(|&a, &b| mae[a].total_cmp(&mae[b]));
+    match runner_up {
+        Some(second)
+            if mae[best].is_finite() && mae[second] <= mae[best] * (1.0 + BLEND_WITHIN) =>
+        {
+            // Errors of 0 (a flat history) weigh the two equally.
+            let inverse = |e: f64| 1.0 / e.max(1e-12);
+            let (a, b) = (inverse(mae[best]), inverse(mae[second]));
+            vec![(best, a / (a + b)), (second, b / (a + b))]
+        }
+        _ => vec![(best, 1.0)],
+    }
 }
 
 /// The empirical `p` quantile of sorted, non-empty `values` (the `ceil(p (n + 1))`-th value,
@@ -241,12 +289,11 @@ pub fn predict(request: &PredictionRequest) -> PredictionAnswer {
     let chosen: Vec<String> = forecasts
         .iter()
         .map(|f| {
-            format!(
-                "{} steps: {} over {} errors",
-                f.steps,
-                f.model.name(),
-                f.errors
-            )
+            let model = match f.partner {
+                Some(p) => format!("{} + {}", f.model.name(), p.name()),
+                None => f.model.name(),
+            };
+            format!("{} steps: {model} over {} errors", f.steps, f.errors)
         })
         .collect();
     PredictionAnswer {
@@ -355,6 +402,21 @@ mod tests {
         // d = 1: the 4-step 95% half-width is 1.96 × 1.25 × 2.
         let w = f[1].upper_95 - f[1].mean;
         assert!((w - 1.96 * 1.25 * 2.0).abs() < 1e-9, "{w}");
+    }
+
+    #[test]
+    fn a_runner_up_within_five_percent_is_blended_by_inverse_error() {
+        let blend = blend_weights(&[2.0, 1.0, 1.04]);
+        assert_eq!((blend[0].0, blend[1].0), (1, 2));
+        assert!((blend[0].1 - 1.04 / 2.04).abs() < 1e-12, "{blend:?}");
+        assert!((blend[0].1 + blend[1].1 - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_clearly_better_model_is_used_alone() {
+        assert_eq!(blend_weights(&[1.0, 1.2, 3.0]), vec![(0, 1.0)]);
+        assert_eq!(blend_weights(&[f64::INFINITY; 3]), vec![(0, 1.0)]);
+        assert_eq!(blend_weights(&[1.0]), vec![(0, 1.0)]);
     }
 
     #[test]
