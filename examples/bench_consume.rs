@@ -20,14 +20,16 @@
 //! Known limit: the pipeline's first and last message are observed by polling its counters
 //! every millisecond, which adds up to about a millisecond to each of its runs.
 
+mod common;
+
 use anyhow::Context;
 use clap::Parser;
+use common::{await_all, create_topics, delete_topics, sample, send};
 use fabric_ai::config::Config;
-use fabric_ai::event::{self, Encoding, TelemetrySample};
+use fabric_ai::event::{self, Encoding};
 use fabric_ai::stats::Stats;
 use fabric_ai::topics::{Catalogue, TopicRole};
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::Message;
 use std::sync::Arc;
@@ -127,76 +129,6 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Creates the catalogue's topics and waits until the telemetry topic has leaders.
-async fn create_topics(config: &Config, partitions: i32) -> anyhow::Result<()> {
-    let admin = fabric_ai::bus::admin::admin_client(&config.kafka)?;
-    let catalogue = Catalogue::built_in(&config.kafka.topic_prefix)?.with_partitions(partitions);
-    let plan = fabric_ai::bus::admin::plan(&admin, &catalogue)
-        .await
-        .context("broker metadata (is the broker up? scripts/kafka-local start)")?;
-    fabric_ai::bus::admin::apply(&admin, &plan).await?;
-    let topic = catalogue.name(TopicRole::Telemetry);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let metadata = admin
-            .inner()
-            .fetch_metadata(Some(topic), Duration::from_secs(5))?;
-        let ready = metadata.topics().iter().any(|t| {
-            t.partitions().len() == partitions as usize
-                && t.partitions().iter().all(|p| p.leader() >= 0)
-        });
-        if ready {
-            return Ok(());
-        }
-        anyhow::ensure!(Instant::now() < deadline, "topic {topic} has no leaders");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Removes the benchmark's topics again, so repeated runs do not fill the shared broker.
-async fn delete_topics(config: &Config) {
-    let Ok(admin) = fabric_ai::bus::admin::admin_client(&config.kafka) else {
-        return;
-    };
-    let Ok(catalogue) = Catalogue::built_in(&config.kafka.topic_prefix) else {
-        return;
-    };
-    let names: Vec<&str> = catalogue.iter().map(|s| s.name.as_str()).collect();
-    let opts = rdkafka::admin::AdminOptions::new();
-    if let Err(error) = admin.delete_topics(&names, &opts).await {
-        eprintln!("could not delete the benchmark topics: {error}");
-    }
-}
-
-/// One node's sample `i`: about 250 bytes of JSON.
-fn sample(node: usize, i: usize, period_ms: i64) -> TelemetrySample {
-    // The start of the hour two days ago: aligned to every default window size, and recent
-    // enough that the topic's 7-day retention does not delete the records (their timestamp is
-    // the event time) while the benchmark runs.
-    static BASE: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
-    let base_ms = *BASE.get_or_init(|| {
-        let hour = 3_600_000;
-        (chrono::Utc::now().timestamp_millis() - 48 * hour).div_euclid(hour) * hour
-    });
-    let wobble = ((node * 31 + i * 17) % 100) as f64 / 1_000.0;
-    TelemetrySample {
-        cluster_id: format!("cluster-{}", node % 10).into(),
-        node_id: format!("node-{node:05}").into(),
-        event_time: chrono::DateTime::from_timestamp_millis(base_ms + i as i64 * period_ms)
-            .unwrap_or_default(),
-        cpu_util: 0.40 + wobble,
-        memory_util: 0.55 + wobble,
-        disk_util: 0.20 + wobble,
-        network_util: 0.10 + wobble,
-        latency_p99_ms: 20.0 + wobble * 100.0,
-        throughput_ops: 400.0 + wobble * 1000.0,
-        energy_watts: 210.0 + wobble * 100.0,
-        queue_length: (i % 4) as u32,
-        error_rate: wobble / 100.0,
-        labels: None,
-    }
-}
-
 /// Produces every sample, time-ordered, keyed by node; returns the payload bytes written.
 async fn fill(config: &Config, topic: &str, args: &Args) -> anyhow::Result<usize> {
     let producer: FutureProducer = fabric_ai::bus::producer_config(&config.kafka).create()?;
@@ -204,40 +136,16 @@ async fn fill(config: &Config, topic: &str, args: &Args) -> anyhow::Result<usize
     let mut deliveries = Vec::with_capacity(50_000);
     for i in 0..args.samples {
         for node in 0..args.nodes {
-            let s = sample(node, i, args.period_ms);
+            let s = sample(node, i, i as i64 * args.period_ms);
             let payload = event::encode(&s, Encoding::Json)?;
             bytes += payload.len();
             let key = s.key();
-            let mut record = FutureRecord::to(topic).key(&key).payload(&payload);
-            let delivery = loop {
-                match producer.send_result(record) {
-                    Ok(delivery) => break delivery,
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                        record = back;
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                    }
-                    Err((error, _)) => return Err(error.into()),
-                }
-            };
-            deliveries.push(delivery);
-            if deliveries.len() == deliveries.capacity() {
-                await_all(&mut deliveries).await?;
-            }
+            let record = FutureRecord::to(topic).key(&key).payload(&payload);
+            send(&producer, &mut deliveries, record).await?;
         }
     }
     await_all(&mut deliveries).await?;
     Ok(bytes)
-}
-
-async fn await_all(deliveries: &mut Vec<rdkafka::producer::DeliveryFuture>) -> anyhow::Result<()> {
-    for result in futures::future::join_all(deliveries.drain(..)).await {
-        match result {
-            Ok(Ok(_)) => {}
-            Ok(Err((error, _))) => return Err(error.into()),
-            Err(_) => anyhow::bail!("producer dropped a delivery"),
-        }
-    }
-    Ok(())
 }
 
 /// Reads the whole topic with a plain consumer in a new group.
