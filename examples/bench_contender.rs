@@ -37,6 +37,12 @@ use std::time::{Duration, Instant};
 /// How far past the last round the tail's samples are: beyond the longest default window
 /// (15 minutes) plus the out-of-orderness allowance.
 const TAIL_AFTER_MS: i64 = 2 * 3_600_000;
+/// How long nothing may change before the fabric contender counts the run as over. The rate
+/// runs to the last change, so this costs wall time only. It was 50 ms, shorter than the
+/// round trip of a slice's acknowledgements under load (about 90 ms): the contender stopped
+/// the pipeline in the middle of the last watermark step, and the drain (which answers every
+/// waiting window before it takes any acknowledgement) was timed instead.
+const SETTLED: Duration = Duration::from_secs(1);
 /// Processors whose open windows the pipeline reports.
 const PROCESSORS: [&str; 5] = [
     "anomaly",
@@ -346,7 +352,7 @@ impl Running {
 }
 
 /// The pipeline until every event is in and the outputs of every closed window are
-/// acknowledged (nothing changes for 50 ms with nothing unacknowledged).
+/// acknowledged: nothing changes for [`SETTLED`] with every decision acknowledged.
 async fn fabric(config: Config, total: u64) -> anyhow::Result<()> {
     let running = start(config);
     let mut first = None;
@@ -360,18 +366,25 @@ async fn fabric(config: Config, total: u64) -> anyhow::Result<()> {
             "the acknowledgements",
             |s| {
                 let now = Instant::now();
-                let moved = (s.windows_closed, s.decisions_out, s.decisions_acked)
-                    != (
-                        seen.windows_closed,
-                        seen.decisions_out,
-                        seen.decisions_acked,
-                    );
+                // Windows acknowledged too: the loop answers a large step slice by slice, and
+                // no decision may be among a slice's outputs (audit records only).
+                let moved = (
+                    s.windows_closed,
+                    s.decisions_out,
+                    s.decisions_acked,
+                    s.windows_acked,
+                ) != (
+                    seen.windows_closed,
+                    seen.decisions_out,
+                    seen.decisions_acked,
+                    seen.windows_acked,
+                );
                 if moved {
                     last_change = now;
                     seen = *s;
                 }
                 s.decisions_acked == s.decisions_out
-                    && now.duration_since(last_change) >= Duration::from_millis(50)
+                    && now.duration_since(last_change) >= SETTLED
             },
             &mut first,
         )
