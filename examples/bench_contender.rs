@@ -383,8 +383,7 @@ async fn fabric(config: Config, total: u64) -> anyhow::Result<()> {
                     last_change = now;
                     seen = *s;
                 }
-                s.decisions_acked == s.decisions_out
-                    && now.duration_since(last_change) >= SETTLED
+                s.decisions_acked == s.decisions_out && now.duration_since(last_change) >= SETTLED
             },
             &mut first,
         )

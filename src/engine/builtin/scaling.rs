@@ -9,8 +9,8 @@
 //! [`WARM_UP_WINDOWS`] windows of history (warm-up), the mean demand of those windows stands
 //! in: a model chosen by fewer than ten errors, taken at the largest of its six forecasts,
 //! overshot on the one-hour Azure traces, and the last window alone follows every jump of a
-//! short noisy history. Each queued job adds a tenth of a replica. The desired capacity is `ceil(demand / target_utilisation)`, clamped to
-//! `min..=max`. A change within the tolerance (default ±10%) is not made. Scaling down only
+//! short noisy history. Each queued job adds a tenth of a replica. The desired capacity is
+//! `ceil(demand / target_utilisation)`, clamped to `min..=max`. A change within the tolerance (default ±10%) is not made. Scaling down only
 //! goes as low as the largest desired capacity of the windows within the stabilisation
 //! interval, this one included (`recent_desired` holds the earlier ones), so capacity does not
 //! flap.
