@@ -2,9 +2,9 @@
 //!
 //! Inputs are [`TelemetrySample`], [`JobEvent`] and actuators' [`Outcome`]s; outputs are the five
 //! decision kinds plus [`AuditRecord`], [`DeadLetter`], [`Effectiveness`] and
-//! [`PredictionAccuracy`]; [`ClusterSummary`] is both, on the federation topic. The Avro
-//! schemas in `schemas/` are the source of truth; [`codec`] encodes each type as JSON or as Confluent-framed Avro, and the schema round-trip
-//! test keeps the Rust types and the schemas in agreement.
+//! [`PredictionAccuracy`]; [`ClusterSummary`] is both, on the federation topic. The Avro schemas in
+//! `schemas/` are the source of truth; [`codec`] encodes each type as JSON or as Confluent-framed
+//! Avro, and the schema round-trip test keeps the Rust types and the schemas in agreement.
 
 pub mod avro;
 pub mod bytes;

@@ -424,12 +424,13 @@ impl<K: Ord + Hash + Clone, A: Default + Clone> WindowStore<K, A> {
             }
             let revision = state.windows[index].emitted;
             let (agg, origins) = if end <= purge_up_to {
-                let w = state.windows.remove(index);
-                self.held.release(&w.origins);
-                self.windows -= 1;
-                if state.windows.is_empty() {
-                    self.live_keys -= 1;
-                }
+                let w = detach(
+                    state,
+                    index,
+                    &mut self.held,
+                    &mut self.windows,
+                    &mut self.live_keys,
+                );
                 (w.agg, w.origins)
             } else {
                 let w = &mut state.windows[index];
@@ -526,12 +527,13 @@ impl<K: Ord + Hash + Clone, A: Default + Clone> WindowStore<K, A> {
                 let Some(index) = state.position(end) else {
                     continue;
                 };
-                let w = state.windows.remove(index);
-                self.held.release(&w.origins);
-                self.windows -= 1;
-                if state.windows.is_empty() {
-                    self.live_keys -= 1;
-                }
+                detach(
+                    state,
+                    index,
+                    &mut self.held,
+                    &mut self.windows,
+                    &mut self.live_keys,
+                );
             }
         }
     }
@@ -590,6 +592,24 @@ impl<K: Ord + Hash + Clone, A: Default + Clone> WindowStore<K, A> {
     pub fn held_offsets(&self) -> HashMap<PartitionId, i64> {
         self.held.lowest()
     }
+}
+
+/// Removes window `index` of `state`, releases the offsets it held and counts it out of
+/// `windows` (and its key out of `live_keys` when it was the key's last).
+fn detach<A>(
+    state: &mut KeyState<A>,
+    index: usize,
+    held: &mut HeldOffsets,
+    windows: &mut usize,
+    live_keys: &mut usize,
+) -> OpenWindow<A> {
+    let w = state.windows.remove(index);
+    held.release(&w.origins);
+    *windows -= 1;
+    if state.windows.is_empty() {
+        *live_keys -= 1;
+    }
+    w
 }
 
 /// Adds `origin` to `origins`, keeping the lowest offset per partition.

@@ -1,19 +1,18 @@
 //! Predictive, cost-aware scaling for a cluster.
 //!
-//! Demand is counted in replicas kept busy, per window (`demand_history`; for a caller that
-//! does not send it, `capacity × usage_history`). The decision made at a window's end must
-//! hold until the next one, and the replicas it adds serve only after the start-up delay, so
-//! it covers the next `lead_windows` windows: the built-in forecaster (`forecast`) predicts
-//! the demand of each of them, and the largest of those means is the demand planned for
-//! (proactive: the replicas are asked for before the demand arrives). With fewer than
-//! [`WARM_UP_WINDOWS`] windows of history (warm-up), the mean demand of those windows stands
-//! in: a model chosen by fewer than ten errors, taken at the largest of its six forecasts,
-//! overshot on the one-hour Azure traces, and the last window alone follows every jump of a
-//! short noisy history. Each queued job adds a tenth of a replica. The desired capacity is
-//! `ceil(demand / target_utilisation)`, clamped to `min..=max`. A change within the tolerance (default ±10%) is not made. Scaling down only
-//! goes as low as the largest desired capacity of the windows within the stabilisation
-//! interval, this one included (`recent_desired` holds the earlier ones), so capacity does not
-//! flap.
+//! Demand is counted in replicas kept busy, per window (`demand_history`; for a caller that does
+//! not send it, `capacity × usage_history`). The decision made at a window's end must hold until
+//! the next one, and the replicas it adds serve only after the start-up delay, so it covers the
+//! next `lead_windows` windows: the built-in forecaster (`forecast`) predicts the demand of each of
+//! them, and the largest of those means is the demand planned for (proactive: the replicas are
+//! asked for before the demand arrives). With fewer than [`WARM_UP_WINDOWS`] windows of history
+//! (warm-up), the mean demand of those windows stands in: a model chosen by fewer than ten errors,
+//! taken at the largest of its six forecasts, overshot on the one-hour Azure traces, and the last
+//! window alone follows every jump of a short noisy history. Each queued job adds a tenth of a
+//! replica. The desired capacity is `ceil(demand / target_utilisation)`, clamped to `min..=max`. A
+//! change within the tolerance (default ±10%) is not made. Scaling down only goes as low as the
+//! largest desired capacity of the windows within the stabilisation interval, this one included
+//! (`recent_desired` holds the earlier ones), so capacity does not flap.
 //!
 //! The lead takes the largest of the covered windows' means, not their mean or median: both
 //! were measured (`docs/quality.md`, "Scaling") and left the Azure `code` trace under capacity
